@@ -1,0 +1,278 @@
+//! The command line, flag for flag what runc accepts: engines (containerd's shim, dockerd,
+//! podman's conmon) build these argument lists themselves, so any difference is a bug.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{container, logging};
+
+/// Global flags, accepted before the subcommand (and after it, which runc also tolerates).
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Root directory for the state of containers.
+    #[arg(long, global = true, default_value = "/run/hull")]
+    pub root: PathBuf,
+    /// Log file (runc's `--log`); errors and debug lines go here as well as to stderr.
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// `text` or `json` (one JSON object per line with level, msg, time).
+    #[arg(long = "log-format", global = true, default_value = "text")]
+    pub log_format: String,
+    /// Log debug information, including how long each phase of create took.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd for cgroups (accepted; `slice:prefix:name` paths are parsed).
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode hint (`true`, `false`, `auto`); accepted for compatibility.
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// Path to criu (accepted for compatibility; checkpointing is not supported).
+    #[arg(long, global = true, hide = true)]
+    pub criu: Option<String>,
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "hull", version = crate::VERSION_STRING, about = "A fast, safe OCI container runtime", disable_help_subcommand = true)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+/// Options shared by `create` and `run`.
+#[derive(Args, Debug, Clone)]
+pub struct CreateOpts {
+    /// Path to the bundle directory (holds config.json); defaults to the current directory.
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pty master when process.terminal is true.
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the container's init (runc 1.2).
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
+    /// File to write the init process's host pid to.
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Use MS_MOVE + chroot instead of pivot_root (for ramdisk roots).
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring for the container.
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N extra file descriptors (3 .. 3+N-1) to the container.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Container id.
+    pub id: String,
+}
+
+/// `run`'s own flags on top of [`CreateOpts`].
+#[derive(Args, Debug, Clone)]
+pub struct RunOpts {
+    #[command(flatten)]
+    pub create: CreateOpts,
+    /// Detach from the container's process after starting it.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Keep the container's state after it exits.
+    #[arg(long)]
+    pub keep: bool,
+    /// Do not make hull a child subreaper (accepted for compatibility).
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+}
+
+/// `exec` flags (runc's).
+#[derive(Args, Debug, Clone)]
+pub struct ExecOpts {
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
+    #[arg(long)]
+    pub cwd: Option<String>,
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    #[arg(short = 'p', long)]
+    pub process: Option<PathBuf>,
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    #[arg(long)]
+    pub cgroup: Vec<String>,
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    pub id: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `update` flags (runc's); values are applied on top of `--resources`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct UpdateOpts {
+    /// runtime-spec `linux.resources` JSON file, or `-` for stdin.
+    #[arg(short = 'r', long)]
+    pub resources: Option<String>,
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    #[arg(long = "cpu-quota")]
+    pub cpu_quota: Option<i64>,
+    #[arg(long = "cpu-burst")]
+    pub cpu_burst: Option<u64>,
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<u64>,
+    #[arg(long = "cpu-rt-runtime")]
+    pub cpu_rt_runtime: Option<i64>,
+    #[arg(long = "cpu-share")]
+    pub cpu_share: Option<u64>,
+    #[arg(long = "cpu-idle")]
+    pub cpu_idle: Option<i64>,
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    #[arg(long = "kernel-memory")]
+    pub kernel_memory: Option<String>,
+    #[arg(long = "kernel-memory-tcp")]
+    pub kernel_memory_tcp: Option<String>,
+    #[arg(long)]
+    pub memory: Option<String>,
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    #[arg(long = "pids-limit")]
+    pub pids_limit: Option<i64>,
+    #[arg(long = "l3-cache-schema")]
+    pub l3_cache_schema: Option<String>,
+    #[arg(long = "mem-bw-schema")]
+    pub mem_bw_schema: Option<String>,
+    pub id: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a container from a bundle; its process waits for `start`.
+    Create(CreateOpts),
+    /// Start a created container's process.
+    Start { id: String },
+    /// Create and start a container, wait for it, and exit with its status.
+    Run(RunOpts),
+    /// Print the state of a container as JSON.
+    State { id: String },
+    /// Send a signal (default SIGTERM) to a container's init (or, with --all, all its processes).
+    Kill {
+        #[arg(short = 'a', long)]
+        all: bool,
+        id: String,
+        signal: Option<String>,
+    },
+    /// Delete a stopped (or, with --force, any) container and its resources.
+    Delete {
+        #[arg(short = 'f', long)]
+        force: bool,
+        id: String,
+    },
+    /// Write a default config.json into the bundle directory.
+    Spec {
+        #[arg(short = 'b', long, default_value = ".")]
+        bundle: PathBuf,
+        #[arg(long)]
+        rootless: bool,
+    },
+    /// Print the runtime-spec features.json of what hull supports.
+    Features,
+    /// List the containers under --root.
+    List {
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    /// Run a new process inside a running container.
+    Exec(ExecOpts),
+    /// Change a running container's resource limits.
+    Update(UpdateOpts),
+    /// Freeze all processes of a container.
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+    /// Print container events and resource statistics as JSON.
+    Events {
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        #[arg(long)]
+        stats: bool,
+        id: String,
+    },
+    /// List the processes running inside a container.
+    Ps {
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        id: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+}
+
+/// Parses the arguments, runs the command, and returns the process exit code.
+/// Errors are printed to stderr (one line, like runc) and written to `--log`.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    logging::init(&cli.global);
+    let g = &cli.global;
+    let res = match cli.cmd {
+        Command::Create(o) => container::create(g, &o),
+        Command::Start { id } => container::start(g, &id),
+        Command::Run(o) => container::run(g, &o),
+        Command::State { id } => container::state(g, &id),
+        Command::Kill { all, id, signal } => container::kill(g, &id, signal.as_deref(), all),
+        Command::Delete { force, id } => container::delete(g, &id, force),
+        Command::Spec { bundle, rootless } => crate::spec::write_default(&bundle, rootless).map(|_| 0),
+        Command::Features => crate::features::print().map(|_| 0),
+        Command::List { format, quiet } => container::list(g, &format, quiet),
+        Command::Exec(o) => crate::exec::exec(g, &o),
+        Command::Update(o) => crate::cgroups::cli::update(g, &o),
+        Command::Pause { id } => crate::cgroups::cli::pause(g, &id),
+        Command::Resume { id } => crate::cgroups::cli::resume(g, &id),
+        Command::Events { interval, stats, id } => crate::cgroups::cli::events(g, &id, &interval, stats),
+        Command::Ps { format, id, ps_args } => crate::cgroups::cli::ps(g, &id, &format, &ps_args),
+    };
+    match res {
+        Ok(code) => code,
+        Err(e) => {
+            logging::error(&e.to_string());
+            1
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! `hull features`.
+use crate::error::{Error, Result};
+pub fn print() -> Result<()> { Err(Error::container("todo")) }

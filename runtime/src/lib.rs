@@ -1,0 +1,38 @@
+//! hull: an OCI runtime, a drop-in replacement for runc.
+//!
+//! Module map (one concern of the runtime-spec each):
+//! - [`cli`]: runc-compatible command line; [`logging`]: `--log`/`--log-format`.
+//! - [`spec`]: loading and validating `config.json` once, up front.
+//! - [`state`]: the state store under `--root` (locking, atomic writes, status).
+//! - [`container`]: the lifecycle operations (create, start, run, state, kill, delete, list).
+//! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
+//! - [`init`]: what the container's init does between clone and `execve`.
+//! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`hooks`]:
+//!   the pieces of container setup; [`cgroups`], [`seccomp`]: resource control and filtering.
+//! - [`sys`]: the thin layer of raw syscalls; the only place with `unsafe`.
+
+pub mod cgroups;
+pub mod channel;
+pub mod cli;
+pub mod container;
+pub mod devices;
+pub mod error;
+pub mod exec;
+pub mod features;
+pub mod hooks;
+pub mod init;
+pub mod logging;
+pub mod mountopts;
+pub mod namespaces;
+pub mod process;
+pub mod rootfs;
+pub mod seccomp;
+pub mod spec;
+pub mod state;
+pub mod sys;
+
+/// The runtime-spec version hull implements.
+pub const OCI_VERSION: &str = "1.2.0";
+
+/// `hull --version` output, in runc's layout (engines parse the `spec:` line).
+pub const VERSION_STRING: &str = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.0");

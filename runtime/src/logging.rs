@@ -1,0 +1,121 @@
+//! runc-compatible logging. containerd reads the `--log` file when a command fails and
+//! parses each line as JSON (`{"level":"error","msg":"...","time":"..."}`) when
+//! `--log-format json` is set, so the shape of these lines is part of the contract.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::cli::Global;
+
+struct Logger {
+    file: Option<File>,
+    json: bool,
+    debug: bool,
+    start: Instant,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+
+/// Sets up logging from the global flags. A log file that cannot be opened is not fatal
+/// (the error still reaches stderr), as with runc.
+pub fn init(g: &Global) {
+    let file = g.log.as_ref().and_then(|p| {
+        OpenOptions::new().create(true).append(true).open(p).ok()
+    });
+    let _ = LOGGER.set(Logger { file, json: g.log_format == "json", debug: g.debug, start: Instant::now() });
+}
+
+/// True when `--debug` was given.
+pub fn debug_enabled() -> bool {
+    LOGGER.get().is_some_and(|l| l.debug)
+}
+
+/// Logs an error: one line on stderr and, if `--log` was given, one line in the log file.
+pub fn error(msg: &str) {
+    eprintln!("{msg}");
+    write_line("error", msg);
+}
+
+/// Logs a warning (hooks that fail after the fact, cleanup that could not finish).
+pub fn warn(msg: &str) {
+    if LOGGER.get().and_then(|l| l.file.as_ref()).is_none() {
+        eprintln!("warning: {msg}");
+    }
+    write_line("warning", msg);
+}
+
+/// Logs a debug line when `--debug` is set (to the log file, or stderr without one).
+pub fn debug(msg: impl FnOnce() -> String) {
+    let Some(l) = LOGGER.get() else { return };
+    if !l.debug {
+        return;
+    }
+    let msg = msg();
+    if l.file.is_none() {
+        eprintln!("debug: {msg}");
+    }
+    write_line("debug", &msg);
+}
+
+/// Logs `phase took Nµs (total Tµs)` under `--debug`: where a container start spends its time.
+pub fn phase(name: &str, since: Instant) {
+    debug(|| {
+        let total = LOGGER.get().map(|l| l.start.elapsed().as_micros()).unwrap_or(0);
+        format!("phase {name}: {}us (at {}us)", since.elapsed().as_micros(), total)
+    });
+}
+
+fn write_line(level: &str, msg: &str) {
+    let Some(l) = LOGGER.get() else { return };
+    let Some(mut f) = l.file.as_ref() else { return };
+    let time = rfc3339_now();
+    let line = if l.json {
+        let v = serde_json::json!({"level": level, "msg": msg, "time": time});
+        format!("{v}\n")
+    } else {
+        format!("time=\"{time}\" level={level} msg={}\n", serde_json::Value::from(msg))
+    };
+    let _ = f.write_all(line.as_bytes());
+}
+
+/// Current UTC time as RFC 3339 with nanoseconds, the format runc's logs and state use.
+pub fn rfc3339_now() -> String {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    rfc3339(d.as_secs() as i64, d.subsec_nanos())
+}
+
+/// Formats a Unix time as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+pub fn rfc3339(secs: i64, nanos: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm): proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.000000005Z");
+        assert_eq!(rfc3339(1_795_395_723, 123), "2026-11-23T01:02:03.000000123Z");
+    }
+}

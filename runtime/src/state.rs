@@ -1,0 +1,265 @@
+//! The state store under `--root` (docs/state.md):
+//!
+//! ```text
+//! <root>/<id>/            one directory per container; flock(2) on it serialises commands
+//!   state.json            [`Persisted`], written atomically (write to a temp file + rename)
+//!   config.json           the bundle's config as `create` read it (exec and delete use it)
+//!   exec.fifo             exists from `create` until `start`: the init blocks reading it
+//! ```
+//!
+//! The status is never stored: it is derived from the init's liveness (pid + start time, so a
+//! recycled pid is not mistaken for the container), the fifo, and the cgroup freezer.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cgroups::CgroupState;
+use crate::error::{Context, Error, Result};
+
+/// Name of the fifo the init waits on between `create` and `start`.
+pub const EXEC_FIFO: &str = "exec.fifo";
+const STATE_FILE: &str = "state.json";
+const CONFIG_FILE: &str = "config.json";
+
+/// A container's lifecycle status, as the runtime-spec names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    /// The lowercase name used in state JSON and errors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// What hull remembers about a container between commands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Persisted {
+    pub id: String,
+    /// Host pid of the container's init (0 once known to be gone).
+    pub pid: i32,
+    /// The init's start time in clock ticks since boot (/proc/<pid>/stat field 22).
+    pub pid_start: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// RFC 3339 creation time.
+    pub created: String,
+    pub owner: String,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    #[serde(default)]
+    pub cgroup: Option<CgroupState>,
+    /// `--systemd-cgroup` was given at create time.
+    #[serde(default)]
+    pub systemd_cgroup: bool,
+}
+
+/// Checks a container id the way runc does: non-empty, only `[A-Za-z0-9_+.-]`, not `.`/`..`.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id != "."
+        && id != ".."
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::container(format!("invalid container id {id:?}: must match [A-Za-z0-9_+.-]+ and not be . or ..")))
+    }
+}
+
+/// A locked container directory. The lock is released when this is dropped.
+#[derive(Debug)]
+pub struct ContainerDir {
+    pub dir: PathBuf,
+    _lock: File,
+}
+
+fn lock(dir: &Path) -> Result<File> {
+    let f = File::open(dir).ctx(|| format!("open {}", dir.display()))?;
+    crate::sys::flock_exclusive(&f).ctx(|| format!("lock {}", dir.display()))?;
+    Ok(f)
+}
+
+impl ContainerDir {
+    /// Creates and locks `<root>/<id>`; fails if the container exists.
+    pub fn create(root: &Path, id: &str) -> Result<Self> {
+        validate_id(id)?;
+        fs::create_dir_all(root).ctx(|| format!("create state root {}", root.display()))?;
+        let dir = root.join(id);
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::container(format!("container with id exists: {id}")))
+            }
+            Err(e) => return Err(e).ctx(|| format!("create state dir {}", dir.display())),
+        }
+        let _lock = lock(&dir)?;
+        Ok(ContainerDir { dir, _lock })
+    }
+
+    /// Opens and locks an existing container's directory.
+    pub fn open(root: &Path, id: &str) -> Result<Self> {
+        validate_id(id)?;
+        let dir = root.join(id);
+        let _lock = match lock(&dir) {
+            Ok(l) => l,
+            Err(e) if e.errno() == Some(libc::ENOENT) => {
+                return Err(Error::container(format!("container does not exist: {id}")))
+            }
+            Err(e) => return Err(e),
+        };
+        // A concurrent delete may have removed the state while we waited for the lock.
+        if !dir.join(STATE_FILE).exists() {
+            return Err(Error::container(format!("container does not exist: {id}")));
+        }
+        Ok(ContainerDir { dir, _lock })
+    }
+
+    /// Reads state.json.
+    pub fn load(&self) -> Result<Persisted> {
+        let p = self.dir.join(STATE_FILE);
+        let data = fs::read(&p).ctx(|| format!("read {}", p.display()))?;
+        serde_json::from_slice(&data).map_err(|e| Error::container(format!("{}: corrupt state: {e}", p.display())))
+    }
+
+    /// Writes state.json atomically.
+    pub fn save(&self, st: &Persisted) -> Result<()> {
+        let data = serde_json::to_vec(st).map_err(|e| Error::container(format!("encode state: {e}")))?;
+        write_atomic(&self.dir.join(STATE_FILE), &data)
+    }
+
+    /// Saves the bundle's config (as read at create time).
+    pub fn save_config(&self, raw: &[u8]) -> Result<()> {
+        write_atomic(&self.dir.join(CONFIG_FILE), raw)
+    }
+
+    /// Reads the config saved at create time.
+    pub fn load_config(&self) -> Result<oci_spec::runtime::Spec> {
+        let p = self.dir.join(CONFIG_FILE);
+        let data = fs::read(&p).ctx(|| format!("read {}", p.display()))?;
+        serde_json::from_slice(&data).map_err(|e| Error::container(format!("{}: {e}", p.display())))
+    }
+
+    /// Path of the exec fifo.
+    pub fn fifo(&self) -> PathBuf {
+        self.dir.join(EXEC_FIFO)
+    }
+
+    /// Removes the whole directory (the lock goes with it).
+    pub fn remove(self) -> Result<()> {
+        fs::remove_dir_all(&self.dir).ctx(|| format!("remove state dir {}", self.dir.display()))
+    }
+
+    /// The container's current status. `frozen` is asked only for a live, started container.
+    pub fn status(&self, st: &Persisted, frozen: impl FnOnce() -> bool) -> Status {
+        if st.pid <= 0 || !process_alive(st.pid, st.pid_start) {
+            return Status::Stopped;
+        }
+        if self.fifo().exists() {
+            return Status::Created;
+        }
+        if frozen() {
+            Status::Paused
+        } else {
+            Status::Running
+        }
+    }
+}
+
+/// Writes `data` to `path` through a temporary file and rename, so readers never see a
+/// half-written file.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).ctx(|| format!("create {}", tmp.display()))?;
+    f.write_all(data).ctx(|| format!("write {}", tmp.display()))?;
+    fs::rename(&tmp, path).ctx(|| format!("rename {} to {}", tmp.display(), path.display()))
+}
+
+/// Reads `(state char, start time)` of a process from /proc/<pid>/stat.
+pub fn proc_stat(pid: i32) -> Option<(u8, u64)> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The comm field may contain spaces and parentheses: parse after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.bytes().next()?;
+    // After the state (field 3) comes field 4; start time is field 22 => 18 more.
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// True if `pid` is the same live (non-zombie) process that started at `start`.
+pub fn process_alive(pid: i32, start: u64) -> bool {
+    matches!(proc_stat(pid), Some((st, s)) if s == start && st != b'Z' && st != b'X')
+}
+
+/// Lists the ids under `root` that have a state file.
+pub fn list_ids(root: &Path) -> Result<Vec<String>> {
+    let rd = match fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(e).ctx(|| format!("read {}", root.display())),
+    };
+    let mut ids: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join(STATE_FILE).exists())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// The runtime-spec state JSON plus runc's extra fields, in runc's field order.
+pub fn state_json(st: &Persisted, status: Status) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "id": st.id,
+        "pid": if status == Status::Stopped { 0 } else { st.pid },
+        "status": status.as_str(),
+        "bundle": st.bundle,
+        "rootfs": st.rootfs,
+        "created": st.created,
+        "owner": st.owner,
+    });
+    if !st.annotations.is_empty() {
+        v["annotations"] = serde_json::json!(st.annotations);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        for ok in ["a", "abc-1.2_3+x", "A"] {
+            assert!(validate_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "../x", "a/b", "/", "a b", "é"] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn own_stat_parses() {
+        let me = std::process::id() as i32;
+        let (st, start) = proc_stat(me).expect("own stat");
+        assert!(st == b'R' || st == b'S');
+        assert!(process_alive(me, start));
+        assert!(!process_alive(me, start + 1));
+    }
+}
