@@ -1,1 +1,148 @@
-//! TODO
+//! The sync channel between `hull create` (the parent) and the container's init.
+//!
+//! One `SOCK_SEQPACKET` socketpair, one message per packet, JSON-encoded [`Msg`]s. Because
+//! the init is a fork of `create` (no re-exec), it already holds the parsed config in memory;
+//! the channel only carries the few points where the two must wait for each other:
+//!
+//! ```text
+//!  parent (create)                          intermediate (only when joining namespaces)
+//!    |--clone3------------------------------>|  setns(user first) ; clone3(CLONE_PARENT|new ns)
+//!    |<------------------ Pid(host pid) -----|  exits
+//!    |                                        init
+//!    |  uid/gid maps, cgroup placement         |  (blocked)
+//!    |---------------- Continue ------------->|  time ns, mounts (no pivot yet)
+//!    |<--------------- RunHooks --------------|  only if prestart/createRuntime hooks exist
+//!    |  prestart + createRuntime hooks          |
+//!    |---------------- HooksDone ------------->|  createContainer hooks, pivot_root, devices,
+//!    |                                          |  masks, sysctl, user/caps, executable lookup
+//!    |<--------------- Ready -----------------|  then waits on exec.fifo for `start`
+//!    |  state.json, pid file; exit 0
+//! ```
+//!
+//! Any failure in the init is sent as `Error(msg)` and the init exits; the parent then kills
+//! and reaps it and removes everything it made. A closed channel without `Ready` means the
+//! init died; the parent reports its wait status. docs/handoff.md has the full story.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::socket::{recvmsg, sendmsg, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Context, Error, Result};
+
+/// A message on the sync channel.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Msg {
+    /// intermediate -> parent: host pid of the init it cloned.
+    Pid(i32),
+    /// parent -> init: id maps written, cgroup joined: go on.
+    Continue,
+    /// init -> parent: mounts are done; run prestart and createRuntime hooks now.
+    RunHooks,
+    /// parent -> init: those hooks succeeded.
+    HooksDone,
+    /// init -> parent: the container is created and waits for `start`.
+    Ready,
+    /// init -> parent: setup failed; the message names what and where.
+    Error(String),
+}
+
+/// One end of the sync channel.
+#[derive(Debug)]
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// Creates a connected pair (close-on-exec, so neither end reaches the container program).
+pub fn pair() -> Result<(Channel, Channel)> {
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .ctx(|| "socketpair for the init sync channel")?;
+    Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl Channel {
+    /// The raw fd number (to keep it out of the preserved-fd range).
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Sends one message.
+    pub fn send(&self, msg: &Msg) -> Result<()> {
+        let buf = serde_json::to_vec(msg)
+            .map_err(|e| Error::container(format!("encode sync message: {e}")))?;
+        sendmsg::<()>(
+            self.fd.as_raw_fd(),
+            &[IoSlice::new(&buf)],
+            &[],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .ctx(|| "send on init sync channel")?;
+        Ok(())
+    }
+
+    /// Receives one message; `None` when the other end closed the channel.
+    pub fn recv(&self) -> Result<Option<Msg>> {
+        let mut buf = [0u8; 8192];
+        let n = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<()>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                None,
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(m) => break m.bytes,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e).ctx(|| "receive on init sync channel"),
+            }
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        serde_json::from_slice(&buf[..n])
+            .map(Some)
+            .map_err(|e| Error::container(format!("bad sync message: {e}")))
+    }
+
+    /// Receives a message and requires it to be `want`; an `Error` from the other side is
+    /// returned as [`Error::Init`].
+    pub fn expect(&self, want: &Msg) -> Result<()> {
+        match self.recv()? {
+            Some(m) if &m == want => Ok(()),
+            Some(Msg::Error(e)) => Err(Error::Init(e)),
+            Some(m) => Err(Error::container(format!(
+                "sync channel: expected {want:?}, got {m:?}"
+            ))),
+            None => Err(Error::Init(format!(
+                "container init exited before sending {want:?}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_eof() {
+        let (a, b) = pair().expect("socketpair");
+        a.send(&Msg::Pid(42)).expect("send");
+        a.send(&Msg::Error("mount /proc: EPERM".into()))
+            .expect("send");
+        assert_eq!(b.recv().expect("recv"), Some(Msg::Pid(42)));
+        match b.expect(&Msg::Ready) {
+            Err(Error::Init(m)) => assert_eq!(m, "mount /proc: EPERM"),
+            other => panic!("unexpected {other:?}"),
+        }
+        drop(a);
+        assert_eq!(b.recv().expect("recv"), None);
+    }
+}

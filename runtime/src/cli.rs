@@ -26,10 +26,10 @@ pub struct Global {
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// Rootless mode hint (`true`, `false`, `auto`); accepted for compatibility.
-    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
     /// Path to criu (accepted for compatibility; checkpointing is not supported).
-    #[arg(long, global = true, hide = true)]
+    #[arg(long, hide = true)]
     pub criu: Option<String>,
 }
 
@@ -258,15 +258,25 @@ pub fn main() -> i32 {
         Command::State { id } => container::state(g, &id),
         Command::Kill { all, id, signal } => container::kill(g, &id, signal.as_deref(), all),
         Command::Delete { force, id } => container::delete(g, &id, force),
-        Command::Spec { bundle, rootless } => crate::spec::write_default(&bundle, rootless).map(|_| 0),
+        Command::Spec { bundle, rootless } => {
+            crate::spec::write_default(&bundle, rootless).map(|_| 0)
+        }
         Command::Features => crate::features::print().map(|_| 0),
         Command::List { format, quiet } => container::list(g, &format, quiet),
         Command::Exec(o) => crate::exec::exec(g, &o),
         Command::Update(o) => crate::cgroups::cli::update(g, &o),
         Command::Pause { id } => crate::cgroups::cli::pause(g, &id),
         Command::Resume { id } => crate::cgroups::cli::resume(g, &id),
-        Command::Events { interval, stats, id } => crate::cgroups::cli::events(g, &id, &interval, stats),
-        Command::Ps { format, id, ps_args } => crate::cgroups::cli::ps(g, &id, &format, &ps_args),
+        Command::Events {
+            interval,
+            stats,
+            id,
+        } => crate::cgroups::cli::events(g, &id, &interval, stats),
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => crate::cgroups::cli::ps(g, &id, &format, &ps_args),
     };
     match res {
         Ok(code) => code,

@@ -33,7 +33,10 @@ pub enum Error {
 impl Error {
     /// A config.json validation error on `field`.
     pub fn config(field: impl Into<String>, msg: impl std::fmt::Display) -> Self {
-        Error::Config { field: field.into(), msg: msg.to_string() }
+        Error::Config {
+            field: field.into(),
+            msg: msg.to_string(),
+        }
     }
     /// A container-level error.
     pub fn container(msg: impl std::fmt::Display) -> Self {
@@ -49,13 +52,19 @@ pub trait Context<T> {
 
 impl<T> Context<T> for std::result::Result<T, io::Error> {
     fn ctx<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T> {
-        self.map_err(|source| Error::Sys { what: what().into(), source })
+        self.map_err(|source| Error::Sys {
+            what: what().into(),
+            source,
+        })
     }
 }
 
 impl<T> Context<T> for std::result::Result<T, nix::Error> {
     fn ctx<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T> {
-        self.map_err(|e| Error::Sys { what: what().into(), source: io::Error::from_raw_os_error(e as i32) })
+        self.map_err(|e| Error::Sys {
+            what: what().into(),
+            source: io::Error::from_raw_os_error(e as i32),
+        })
     }
 }
 

@@ -1,3 +1,52 @@
-//! `hull features`.
-use crate::error::{Error, Result};
-pub fn print() -> Result<()> { Err(Error::container("todo")) }
+//! `hull features`: the runtime-spec features.json (features.md) of what this build supports.
+
+use oci_spec::runtime::LinuxNamespaceType as T;
+
+use crate::error::Result;
+
+/// The features document.
+pub fn document() -> serde_json::Value {
+    let namespaces: Vec<&str> = [
+        T::Cgroup,
+        T::Ipc,
+        T::Mount,
+        T::Network,
+        T::Pid,
+        T::User,
+        T::Uts,
+        T::Time,
+    ]
+    .into_iter()
+    .map(crate::namespaces::type_name)
+    .collect();
+    let mut caps: Vec<String> = caps::all().into_iter().map(|c| c.to_string()).collect();
+    caps.sort();
+    serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": crate::OCI_VERSION,
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+        "mountOptions": crate::mountopts::known_words(),
+        "linux": {
+            "namespaces": namespaces,
+            "capabilities": caps,
+            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true },
+            "apparmor": { "enabled": false },
+            "selinux": { "enabled": false },
+            "intelRdt": { "enabled": false },
+            "mountExtensions": { "idmap": { "enabled": false } }
+        },
+        "annotations": {
+            "org.opencontainers.runtime-spec.features.version": crate::OCI_VERSION,
+            "io.github.hull.version": env!("CARGO_PKG_VERSION")
+        }
+    })
+}
+
+/// Prints the features document as indented JSON.
+pub fn print() -> Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&document()).unwrap_or_default()
+    );
+    Ok(())
+}

@@ -1,1 +1,379 @@
-//! TODO
+//! The container's init: everything between `clone3` and `execve`, in the container's new
+//! namespaces. It is a fork of `hull create` (no re-exec of the binary, so the host binary is
+//! never reachable through /proc/<pid>/exe of a process that runs container code: the
+//! init is made non-dumpable until the final `execve`, which is CVE-2019-5736's vector).
+//!
+//! The order follows runtime-spec runtime.md and runc; the sync points are in `channel.rs`.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::Instant;
+
+use nix::fcntl::OFlag;
+use oci_spec::runtime::{LinuxNamespaceType as T, Process, Spec};
+
+use crate::channel::{Channel, Msg};
+use crate::error::{Context, Error, Result};
+use crate::logging::phase;
+use crate::process::CapSets;
+use crate::rootfs::{self, Kind, Rootfs};
+use crate::spec::Bundle;
+use crate::{devices, hooks, process, sys};
+
+/// Everything the init needs, prepared by the parent before the clone.
+pub struct InitArgs<'a> {
+    pub bundle: &'a Bundle,
+    pub id: &'a str,
+    pub chan: Channel,
+    /// The exec fifo, opened O_RDWR by the parent: a blocking read waits for `start`.
+    pub fifo: OwnedFd,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    /// Number of fds from 3 up that pass to the container (`--preserve-fds` + `LISTEN_FDS`).
+    pub preserve_fds: u32,
+    /// Extra environment (`LISTEN_FDS`, `LISTEN_PID`).
+    pub extra_env: Vec<String>,
+    pub caps: CapSets,
+    pub seccomp: Option<crate::seccomp::Program>,
+    /// Parent-only fds the init must close at once (the state-dir lock, the parent's end
+    /// of the channel).
+    pub close_first: Vec<i32>,
+}
+
+/// Runs the init; never returns. Errors go to the parent over the channel.
+pub fn run(a: InitArgs<'_>) -> ! {
+    for fd in &a.close_first {
+        let _ = nix::unistd::close(*fd);
+    }
+    match setup(&a) {
+        Ok(exec) => {
+            let err = finish(&a, exec);
+            // After Ready nobody waits on the channel; stderr is the container's stderr.
+            let _ = writeln!(std::io::stderr(), "hull: {err}");
+            sys::exit_now(127)
+        }
+        Err(e) => {
+            let _ = a.chan.send(&Msg::Error(e.to_string()));
+            sys::exit_now(1)
+        }
+    }
+}
+
+/// What `finish` needs to start the program.
+struct Exec {
+    path: std::path::PathBuf,
+    args: Vec<CString>,
+    env: Vec<CString>,
+}
+
+fn spec_process(spec: &Spec) -> Result<&Process> {
+    spec.process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing"))
+}
+
+fn setup(a: &InitArgs<'_>) -> Result<Exec> {
+    let t = Instant::now();
+    let spec = &a.bundle.spec;
+    let ns = &a.bundle.namespaces;
+    let p = spec_process(spec)?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    // Die with the parent until the container is created, so a killed `create` leaves nothing.
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64).ctx(|| "prctl(PR_SET_PDEATHSIG)")?;
+    // Until execve the init holds host resources: keep /proc/self/* (exe, fds) out of reach
+    // of anything in the container's pid namespace.
+    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+    a.chan.expect(&Msg::Continue)?;
+    let userns = ns.creates(T::User);
+    if userns {
+        let root = nix::unistd::Uid::from_raw(0);
+        let rootg = nix::unistd::Gid::from_raw(0);
+        nix::unistd::setresgid(rootg, rootg, rootg)
+            .ctx(|| "setresgid(0) in the new user namespace (is container gid 0 mapped?)")?;
+        nix::unistd::setresuid(root, root, root)
+            .ctx(|| "setresuid(0) in the new user namespace (is container uid 0 mapped?)")?;
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    let procfs = open_host_procfs()?;
+    if ns.creates(T::Time) {
+        time_namespace(procfs.as_fd(), &linux)?;
+    }
+    if !ns.has(T::Mount) {
+        return Err(Error::config(
+            "linux.namespaces",
+            "a mount namespace is required",
+        ));
+    }
+    let devnull = rootfs::open_host_devnull()?;
+    let mut rfs = rootfs::prepare(
+        &a.bundle.rootfs,
+        &a.bundle.dir,
+        linux.rootfs_propagation().as_deref(),
+    )?;
+    rfs.mount_all(spec.mounts().as_deref().unwrap_or(&[]), userns)?;
+    phase("mounts", t);
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    if hooks.prestart().is_some() || hooks.create_runtime().is_some() {
+        a.chan.send(&Msg::RunHooks)?;
+        a.chan.expect(&Msg::HooksDone)?;
+    }
+    // createContainer hooks: container namespaces, but paths still resolve in the runtime's
+    // root because pivot_root has not happened yet (runtime-spec config.md).
+    hooks::run(
+        "createContainer",
+        hooks.create_container().as_ref(),
+        &hook_state(a, "created"),
+    )?;
+    if !rfs.dev_is_bound {
+        let nodes = devices::plan(linux.devices().as_deref().unwrap_or(&[]), true)?;
+        devices::create(rfs.root.as_fd(), &nodes, userns)?;
+        devices::links(rfs.root.as_fd(), rfs.has_devpts)?;
+    }
+    rfs.mask(
+        linux.masked_paths().as_deref().unwrap_or(&[]),
+        devnull.as_fd(),
+    )?;
+    rfs.readonly(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
+    let cwd = rootfs::resolve_create(rfs.root.as_fd(), p.cwd(), Kind::Dir)
+        .map_err(|e| with_field("process.cwd", e))?;
+    rfs.pivot(a.no_pivot)?;
+    drop(devnull);
+    Rootfs::finish(
+        spec.root()
+            .as_ref()
+            .and_then(|r| r.readonly())
+            .unwrap_or(false),
+        linux.rootfs_propagation().as_deref(),
+    )?;
+    phase("rootfs", t);
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).ctx(|| format!("hostname {h:?}: sethostname"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        sys::setdomainname(d).ctx(|| format!("domainname {d:?}: setdomainname"))?;
+    }
+    if ns.creates(T::Network) {
+        loopback_up()?;
+    }
+    for (k, v) in linux.sysctl().iter().flatten() {
+        write_proc(procfs.as_fd(), &format!("sys/{}", k.replace('.', "/")), v)
+            .map_err(|e| with_field(&format!("linux.sysctl.{k}"), e))?;
+    }
+    if let Some(adj) = p.oom_score_adj() {
+        write_proc(procfs.as_fd(), "self/oom_score_adj", &adj.to_string())
+            .map_err(|e| with_field("process.oomScoreAdj", e))?;
+    }
+    drop(procfs);
+    if let Some(pers) = linux.personality() {
+        process::set_personality(pers)?;
+    }
+    if !a.no_new_keyring {
+        match sys::join_session_keyring(&format!("_ses.{}", a.id)) {
+            Ok(()) => {}
+            // No keyring support (or blocked by a seccomp policy above us): not fatal, as in runc.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) => {}
+            Err(e) => return Err(e).ctx(|| "join a new session keyring"),
+        }
+    }
+    process::set_rlimits(p)?;
+    if p.no_new_privileges().unwrap_or(false) {
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ctx(|| "process.noNewPrivileges: prctl")?;
+    }
+    a.caps.drop_bounding()?;
+    process::switch_user(p.user(), userns)?;
+    a.caps.apply()?;
+    // fchdir as the container user to an fd resolved inside the root: a cwd such as
+    // /proc/self/fd/N can never reach a host fd (CVE-2024-21626).
+    nix::unistd::fchdir(cwd.as_fd()).ctx(|| format!("process.cwd {}: chdir", p.cwd().display()))?;
+    drop(cwd);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        p.user().umask().unwrap_or(0o022) as libc::mode_t,
+    ));
+    let env = process::environment(p, &a.extra_env);
+    let args = p.args().clone().unwrap_or_default();
+    let path = process::find_executable(&args[0], &env)?;
+    phase("process", t);
+    Ok(Exec {
+        path,
+        args: process::cstrings("process.args", &args)?,
+        env: process::cstrings("process.env", &env)?,
+    })
+}
+
+/// From Ready to execve: wait for `start`, run startContainer hooks, seal fds, exec.
+fn finish(a: &InitArgs<'_>, exec: Exec) -> Error {
+    // The parent exits once it has Ready: stop dying with it first.
+    if let Err(e) = sys::prctl(libc::PR_SET_PDEATHSIG, 0) {
+        return Error::Sys {
+            what: "prctl(PR_SET_PDEATHSIG, 0)".into(),
+            source: e,
+        };
+    }
+    if let Err(e) = a.chan.send(&Msg::Ready) {
+        return e;
+    }
+    let mut fifo = File::from(match a.fifo.try_clone() {
+        Ok(f) => f,
+        Err(e) => {
+            return Error::Sys {
+                what: "dup exec fifo".into(),
+                source: e,
+            }
+        }
+    });
+    let mut b = [0u8; 1];
+    loop {
+        match fifo.read(&mut b) {
+            Ok(1) => break,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Error::Sys {
+                    what: "wait on exec fifo".into(),
+                    source: e,
+                }
+            }
+        }
+    }
+    drop(fifo);
+    let spec = &a.bundle.spec;
+    if let Some(h) = spec.hooks().as_ref() {
+        if let Err(e) = hooks::run(
+            "startContainer",
+            h.start_container().as_ref(),
+            &hook_state(a, "created"),
+        ) {
+            return e;
+        }
+    }
+    if let Err(e) = seal_fds(a) {
+        return e;
+    }
+    sys::reset_signals();
+    if let Some(prog) = &a.seccomp {
+        // As late as possible, after no_new_privs: the filter then covers only the program.
+        if let Err(e) = prog.install() {
+            return e;
+        }
+    }
+    process::exec(&exec.path, &exec.args, &exec.env)
+}
+
+/// Marks every fd above the preserved range close-on-exec and makes the preserved ones
+/// inheritable: only 0-2 and `3..3+preserve_fds` reach the program.
+fn seal_fds(a: &InitArgs<'_>) -> Result<()> {
+    let first = 3 + a.preserve_fds;
+    sys::cloexec_from(first).ctx(|| "close_range")?;
+    let own = [a.chan_fd(), a.fifo.as_raw_fd()];
+    for fd in 3..first as i32 {
+        if !own.contains(&fd) && sys::fd_is_open(fd) {
+            sys::clear_cloexec(fd).ctx(|| format!("preserve fd {fd}"))?;
+        }
+    }
+    Ok(())
+}
+
+impl InitArgs<'_> {
+    fn chan_fd(&self) -> i32 {
+        self.chan.raw_fd()
+    }
+}
+
+/// The state JSON hooks running inside the container get.
+fn hook_state(a: &InitArgs<'_>, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "id": a.id,
+        "status": status,
+        "pid": std::process::id(),
+        "bundle": a.bundle.dir,
+        "annotations": a.bundle.spec.annotations().clone().unwrap_or_default(),
+    })
+}
+
+fn with_field(field: &str, e: Error) -> Error {
+    match e {
+        Error::Sys { what, source } => Error::Sys {
+            what: format!("{field}: {what}"),
+            source,
+        },
+        other => other,
+    }
+}
+
+/// Opens /proc (still the host's: the init's mount namespace is a copy) and checks that it
+/// really is procfs, so writes meant for procfs cannot be redirected by a fake mount
+/// (CVE-2025-52881 / CVE-2019-19921).
+fn open_host_procfs() -> Result<OwnedFd> {
+    let fd = sys::openat2(
+        nix::fcntl::AT_FDCWD,
+        "/proc",
+        (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+        0,
+        sys::RESOLVE_NO_MAGICLINKS,
+    )
+    .ctx(|| "open /proc")?;
+    let st = nix::sys::statfs::fstatfs(&fd).ctx(|| "statfs /proc")?;
+    if st.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+        return Err(Error::container("/proc is not a procfs"));
+    }
+    Ok(fd)
+}
+
+/// Writes `value` to `rel` under the verified procfs, refusing symlinks and magic links.
+fn write_proc(procfs: BorrowedFd<'_>, rel: &str, value: &str) -> Result<()> {
+    const RESOLVE_BENEATH: u64 = 0x08;
+    let resolve = RESOLVE_BENEATH | sys::RESOLVE_NO_MAGICLINKS | sys::RESOLVE_NO_XDEV;
+    // /proc/self is a symlink; resolve it ourselves so the walk stays free of links.
+    let rel = match rel.strip_prefix("self/") {
+        Some(r) => format!("{}/{r}", std::process::id()),
+        None => rel.to_string(),
+    };
+    let fd = sys::openat2(procfs, &rel, OFlag::O_WRONLY.bits(), 0, resolve)
+        .ctx(|| format!("open /proc/{rel}"))?;
+    File::from(fd)
+        .write_all(value.as_bytes())
+        .ctx(|| format!("write {value:?} to /proc/{rel}"))
+}
+
+/// Enters a new time namespace with `linux.timeOffsets` applied: the offsets can only be
+/// written before any process is inside, so unshare, write, then join our own child ns.
+fn time_namespace(procfs: BorrowedFd<'_>, linux: &oci_spec::runtime::Linux) -> Result<()> {
+    nix::sched::unshare(crate::namespaces::flag(T::Time)).ctx(|| "unshare time namespace")?;
+    let mut text = String::new();
+    for (clock, off) in linux.time_offsets().iter().flatten() {
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    if !text.is_empty() {
+        write_proc(procfs, "self/timens_offsets", &text)
+            .map_err(|e| with_field("linux.timeOffsets", e))?;
+    }
+    let me = std::process::id();
+    let f = sys::openat2(
+        procfs,
+        &format!("{me}/ns/time_for_children"),
+        OFlag::O_RDONLY.bits(),
+        0,
+        0,
+    )
+    .ctx(|| "open time_for_children")?;
+    nix::sched::setns(f.as_fd(), crate::namespaces::flag(T::Time)).ctx(|| "enter time namespace")
+}
+
+/// Brings `lo` up in a new network namespace (runtime-spec: the runtime sets up loopback).
+fn loopback_up() -> Result<()> {
+    let sock = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .ctx(|| "socket for loopback setup")?;
+    sys::set_link_up(sock.as_fd(), "lo").ctx(|| "bring up loopback (SIOCSIFFLAGS lo)")
+}

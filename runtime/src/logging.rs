@@ -21,10 +21,16 @@ static LOGGER: OnceLock<Logger> = OnceLock::new();
 /// Sets up logging from the global flags. A log file that cannot be opened is not fatal
 /// (the error still reaches stderr), as with runc.
 pub fn init(g: &Global) {
-    let file = g.log.as_ref().and_then(|p| {
-        OpenOptions::new().create(true).append(true).open(p).ok()
+    let file = g
+        .log
+        .as_ref()
+        .and_then(|p| OpenOptions::new().create(true).append(true).open(p).ok());
+    let _ = LOGGER.set(Logger {
+        file,
+        json: g.log_format == "json",
+        debug: g.debug,
+        start: Instant::now(),
     });
-    let _ = LOGGER.set(Logger { file, json: g.log_format == "json", debug: g.debug, start: Instant::now() });
 }
 
 /// True when `--debug` was given.
@@ -62,8 +68,15 @@ pub fn debug(msg: impl FnOnce() -> String) {
 /// Logs `phase took Nµs (total Tµs)` under `--debug`: where a container start spends its time.
 pub fn phase(name: &str, since: Instant) {
     debug(|| {
-        let total = LOGGER.get().map(|l| l.start.elapsed().as_micros()).unwrap_or(0);
-        format!("phase {name}: {}us (at {}us)", since.elapsed().as_micros(), total)
+        let total = LOGGER
+            .get()
+            .map(|l| l.start.elapsed().as_micros())
+            .unwrap_or(0);
+        format!(
+            "phase {name}: {}us (at {}us)",
+            since.elapsed().as_micros(),
+            total
+        )
     });
 }
 
@@ -75,14 +88,19 @@ fn write_line(level: &str, msg: &str) {
         let v = serde_json::json!({"level": level, "msg": msg, "time": time});
         format!("{v}\n")
     } else {
-        format!("time=\"{time}\" level={level} msg={}\n", serde_json::Value::from(msg))
+        format!(
+            "time=\"{time}\" level={level} msg={}\n",
+            serde_json::Value::from(msg)
+        )
     };
     let _ = f.write_all(line.as_bytes());
 }
 
 /// Current UTC time as RFC 3339 with nanoseconds, the format runc's logs and state use.
 pub fn rfc3339_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     rfc3339(d.as_secs() as i64, d.subsec_nanos())
 }
 
@@ -116,6 +134,9 @@ mod tests {
     fn formats_known_instants() {
         assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
         assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.000000005Z");
-        assert_eq!(rfc3339(1_795_395_723, 123), "2026-11-23T01:02:03.000000123Z");
+        assert_eq!(
+            rfc3339(1_795_395_723, 123),
+            "2026-11-23T01:02:03.000000123Z"
+        );
     }
 }

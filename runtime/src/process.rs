@@ -1,1 +1,335 @@
-//! TODO
+//! The container process's attributes (config.md "process"): rlimits, user and groups,
+//! capabilities, no_new_privs, environment, working directory, and the final `execve`.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use caps::{CapSet, Capability as Cap};
+use nix::sys::resource::{setrlimit, Resource};
+use oci_spec::runtime::{
+    Capabilities, LinuxCapabilities, LinuxPersonality, LinuxPersonalityDomain,
+    PosixRlimitType as R, Process, User,
+};
+
+use crate::error::{Context, Error, Result};
+use crate::sys;
+
+/// The personality(2) value for `linux.personality`.
+pub fn personality_value(p: &LinuxPersonality) -> Result<u64> {
+    if p.flags().as_ref().is_some_and(|f| !f.is_empty()) {
+        return Err(Error::config(
+            "linux.personality.flags",
+            "no personality flags are supported",
+        ));
+    }
+    Ok(match p.domain() {
+        LinuxPersonalityDomain::PerLinux => 0x0000,
+        LinuxPersonalityDomain::PerLinux32 => 0x0008,
+    })
+}
+
+/// Applies `linux.personality`.
+pub fn set_personality(p: &LinuxPersonality) -> Result<()> {
+    let v = personality_value(p)?;
+    nix::sys::personality::set(nix::sys::personality::Persona::from_bits_retain(v as i32))
+        .ctx(|| "linux.personality")?;
+    Ok(())
+}
+
+fn resource(t: R) -> Resource {
+    match t {
+        R::RlimitCpu => Resource::RLIMIT_CPU,
+        R::RlimitFsize => Resource::RLIMIT_FSIZE,
+        R::RlimitData => Resource::RLIMIT_DATA,
+        R::RlimitStack => Resource::RLIMIT_STACK,
+        R::RlimitCore => Resource::RLIMIT_CORE,
+        R::RlimitRss => Resource::RLIMIT_RSS,
+        R::RlimitNproc => Resource::RLIMIT_NPROC,
+        R::RlimitNofile => Resource::RLIMIT_NOFILE,
+        R::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        R::RlimitAs => Resource::RLIMIT_AS,
+        R::RlimitLocks => Resource::RLIMIT_LOCKS,
+        R::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        R::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        R::RlimitNice => Resource::RLIMIT_NICE,
+        R::RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        R::RlimitRttime => Resource::RLIMIT_RTTIME,
+    }
+}
+
+/// Sets `process.rlimits` (before the user switch, while raising a hard limit is allowed).
+pub fn set_rlimits(p: &Process) -> Result<()> {
+    for (i, r) in p.rlimits().iter().flatten().enumerate() {
+        if r.soft() > r.hard() {
+            return Err(Error::config(
+                format!("process.rlimits[{i}]"),
+                format!("soft limit {} exceeds hard limit {}", r.soft(), r.hard()),
+            ));
+        }
+        setrlimit(resource(r.typ()), r.soft(), r.hard()).ctx(|| {
+            format!(
+                "process.rlimits[{i}] {}: setrlimit",
+                serde_json::to_string(&r.typ()).unwrap_or_default()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn to_caps(field: &str, set: Option<&Capabilities>, last_cap: u8) -> Result<HashSet<Cap>> {
+    let mut out = HashSet::new();
+    for c in set.into_iter().flatten() {
+        let name = format!("CAP_{c}");
+        let cap = Cap::from_str(&name)
+            .map_err(|_| Error::config(field, format!("unknown capability {name}")))?;
+        // A capability newer than the running kernel is skipped, as runc does.
+        if cap.index() <= last_cap {
+            out.insert(cap);
+        }
+    }
+    Ok(out)
+}
+
+/// The capability sets to apply, checked against the kernel and against what hull itself
+/// holds: asking for a capability the host does not grant is an error naming it.
+#[derive(Debug, Default)]
+pub struct CapSets {
+    bounding: HashSet<Cap>,
+    effective: HashSet<Cap>,
+    permitted: HashSet<Cap>,
+    inheritable: HashSet<Cap>,
+    ambient: HashSet<Cap>,
+}
+
+impl CapSets {
+    /// Converts `process.capabilities` (absent = no capabilities at all, as runc does).
+    pub fn new(c: Option<&LinuxCapabilities>) -> Result<Self> {
+        let last = caps::runtime::procfs_all_supported(None)
+            .ok()
+            .and_then(|s| s.iter().map(|c| c.index()).max())
+            .unwrap_or(40);
+        let Some(c) = c else {
+            return Ok(Self::default());
+        };
+        let s = CapSets {
+            bounding: to_caps("process.capabilities.bounding", c.bounding().as_ref(), last)?,
+            effective: to_caps(
+                "process.capabilities.effective",
+                c.effective().as_ref(),
+                last,
+            )?,
+            permitted: to_caps(
+                "process.capabilities.permitted",
+                c.permitted().as_ref(),
+                last,
+            )?,
+            inheritable: to_caps(
+                "process.capabilities.inheritable",
+                c.inheritable().as_ref(),
+                last,
+            )?,
+            ambient: to_caps("process.capabilities.ambient", c.ambient().as_ref(), last)?,
+        };
+        let have = caps::read(None, CapSet::Bounding).unwrap_or_default();
+        for (field, set) in [
+            ("effective", &s.effective),
+            ("permitted", &s.permitted),
+            ("ambient", &s.ambient),
+            ("inheritable", &s.inheritable),
+        ] {
+            let mut missing: Vec<String> = set.difference(&have).map(|c| c.to_string()).collect();
+            if !missing.is_empty() {
+                missing.sort();
+                return Err(Error::config(
+                    format!("process.capabilities.{field}"),
+                    format!(
+                        "{} not in the host's bounding set (the host does not grant it to hull)",
+                        missing.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(s)
+    }
+
+    /// Drops every capability not in `bounding` from the bounding set (needs CAP_SETPCAP,
+    /// so this runs before the user switch).
+    pub fn drop_bounding(&self) -> Result<()> {
+        let cur = caps::read(None, CapSet::Bounding)
+            .map_err(|e| Error::container(format!("read bounding set: {e}")))?;
+        for c in cur.difference(&self.bounding) {
+            caps::drop(None, CapSet::Bounding, *c).map_err(|e| {
+                Error::container(format!("process.capabilities.bounding: drop {c}: {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Sets inheritable, effective, permitted, then raises the ambient set. Called after the
+    /// user switch (capabilities were kept across it with PR_SET_KEEPCAPS).
+    pub fn apply(&self) -> Result<()> {
+        let err = |set: &str, e: caps::errors::CapsError| {
+            Error::container(format!("process.capabilities.{set}: {e}"))
+        };
+        caps::set(None, CapSet::Inheritable, &self.inheritable)
+            .map_err(|e| err("inheritable", e))?;
+        caps::set(None, CapSet::Effective, &self.effective).map_err(|e| err("effective", e))?;
+        caps::set(None, CapSet::Permitted, &self.permitted).map_err(|e| err("permitted", e))?;
+        caps::clear(None, CapSet::Ambient).map_err(|e| err("ambient", e))?;
+        for c in &self.ambient {
+            caps::raise(None, CapSet::Ambient, *c).map_err(|e| err("ambient", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Switches to `process.user` (groups first, then gid, then uid), keeping capabilities so
+/// that [`CapSets::apply`] can set them afterwards.
+pub fn switch_user(u: &User, userns: bool) -> Result<()> {
+    sys::prctl(libc::PR_SET_KEEPCAPS, 1).ctx(|| "prctl(PR_SET_KEEPCAPS)")?;
+    let gids: Vec<u32> = u.additional_gids().clone().unwrap_or_default();
+    // setgroups is denied in a user namespace whose setgroups file says "deny"; with
+    // no additional groups we then leave the list alone, as runc does.
+    match sys::setgroups(&gids) {
+        Ok(()) => {}
+        Err(e) if userns && gids.is_empty() && e.raw_os_error() == Some(libc::EPERM) => {}
+        Err(e) => return Err(e).ctx(|| format!("process.user.additionalGids {gids:?}: setgroups")),
+    }
+    let gid = nix::unistd::Gid::from_raw(u.gid());
+    nix::unistd::setresgid(gid, gid, gid)
+        .ctx(|| format!("process.user.gid {}: setresgid", u.gid()))?;
+    let uid = nix::unistd::Uid::from_raw(u.uid());
+    nix::unistd::setresuid(uid, uid, uid)
+        .ctx(|| format!("process.user.uid {}: setresuid", u.uid()))?;
+    sys::prctl(libc::PR_SET_KEEPCAPS, 0).ctx(|| "prctl(PR_SET_KEEPCAPS)")?;
+    Ok(())
+}
+
+/// The environment for the process: `process.env`, plus HOME from the container's
+/// /etc/passwd when it is not set (runc does the same), plus `extra`.
+pub fn environment(p: &Process, extra: &[String]) -> Vec<String> {
+    let mut env: Vec<String> = p.env().clone().unwrap_or_default();
+    env.extend(extra.iter().cloned());
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!(
+            "HOME={}",
+            home_of(p.user().uid()).unwrap_or_else(|| "/".into())
+        ));
+    }
+    env
+}
+
+/// The home directory of `uid` in the (already pivoted) root's /etc/passwd.
+fn home_of(uid: u32) -> Option<String> {
+    let data = std::fs::read_to_string("/etc/passwd").ok()?;
+    data.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 6 && f[2].parse::<u32>().ok()? == uid).then(|| f[5].to_string())
+    })
+}
+
+/// Finds the program to run, like runc: a name without `/` is searched in the PATH of
+/// the process's environment. Errors read like runc's (`exec: "x": executable file not
+/// found in $PATH`) because users and tools grep for them.
+pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
+    let runnable = |p: &Path| {
+        nix::unistd::access(p, nix::unistd::AccessFlags::X_OK).is_ok()
+            && p.metadata().map(|m| m.is_file()).unwrap_or(false)
+    };
+    if arg0.contains('/') {
+        let p = PathBuf::from(arg0);
+        return match p.metadata() {
+            Err(e) => Err(Error::Init(format!(
+                "exec: {arg0:?}: stat {arg0}: {}",
+                io_text(&e)
+            ))),
+            Ok(m) if m.is_dir() => Err(Error::Init(format!("exec: {arg0:?}: is a directory"))),
+            Ok(_) if !runnable(&p) => {
+                Err(Error::Init(format!("exec: {arg0:?}: permission denied")))
+            }
+            Ok(_) => Ok(p),
+        };
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = Path::new(dir).join(arg0);
+        if runnable(&cand) {
+            return Ok(cand);
+        }
+    }
+    Err(Error::Init(format!(
+        "exec: {arg0:?}: executable file not found in $PATH"
+    )))
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => "no such file or directory".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Converts strings to C strings for execve; a NUL inside one is a config error.
+pub fn cstrings(field: &str, v: &[String]) -> Result<Vec<CString>> {
+    v.iter()
+        .map(|s| {
+            CString::new(s.as_bytes())
+                .map_err(|_| Error::config(field, format!("{s:?} contains a NUL byte")))
+        })
+        .collect()
+}
+
+/// Replaces the process image. Only returns (with an error) if execve fails.
+pub fn exec(path: &Path, args: &[CString], env: &[CString]) -> Error {
+    let p = match CString::new(path.as_os_str().as_bytes()) {
+        Ok(p) => p,
+        Err(_) => return Error::config("process.args[0]", "contains a NUL byte"),
+    };
+    let e = sys::execve(&p, args, env);
+    Error::Sys {
+        what: format!("exec {}", path.display()),
+        source: e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_uses_the_given_path() {
+        let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
+        let p = find_executable("sh", &env).expect("sh is on the host");
+        assert!(p.ends_with("sh"));
+        let e = find_executable("no-such-program-hull", &env).expect_err("missing");
+        assert_eq!(
+            e.to_string(),
+            "exec: \"no-such-program-hull\": executable file not found in $PATH"
+        );
+        let e = find_executable("/no/such", &env).expect_err("missing");
+        assert!(e.to_string().contains("no such file or directory"), "{e}");
+    }
+
+    #[test]
+    fn unknown_and_newer_caps() {
+        let caps: LinuxCapabilities =
+            serde_json::from_value(serde_json::json!({"bounding": ["CAP_KILL", "CAP_CHOWN"]}))
+                .expect("caps");
+        let s = to_caps("x", caps.bounding().as_ref(), 40).expect("known");
+        assert_eq!(s.len(), 2);
+        let s = to_caps("x", caps.bounding().as_ref(), 4).expect("known");
+        assert_eq!(
+            s.len(),
+            1,
+            "CAP_KILL (5) is newer than a kernel whose last cap is 4"
+        );
+    }
+}

@@ -1,1 +1,506 @@
-//! TODO
+//! The container's root filesystem: propagation, `mounts[]` in order, masked and read-only
+//! paths, pivot_root, `root.readonly` and `rootfsPropagation`.
+//!
+//! Safety rule (CVE-2021-30465 and friends): every destination is resolved *inside* the
+//! rootfs with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`, created there if missing,
+//! and mounted onto by file descriptor (move_mount(2), or mount(2) on /proc/self/fd/N),
+//! so a symlink in the image can never point a mount at the host.
+
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use oci_spec::runtime::Mount;
+
+use crate::error::{Context, Error, Result};
+use crate::mountopts::MountOptions;
+use crate::sys::{self, attr};
+
+const IN_ROOT: u64 = sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS;
+
+/// What to create when a destination is missing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Dir,
+    File,
+}
+
+fn rel(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    let t = s.trim_start_matches('/');
+    if t.is_empty() {
+        ".".into()
+    } else {
+        t.into()
+    }
+}
+
+/// Opens `path` (absolute inside the container) relative to `root`, never leaving it.
+pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> std::io::Result<OwnedFd> {
+    sys::openat2(root, &rel(path), flags.bits(), 0, IN_ROOT)
+}
+
+/// Resolves `path` inside `root`, creating missing directories (0755) and, for
+/// [`Kind::File`], an empty file as the last component. Returns an `O_PATH` fd.
+pub fn resolve_create(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<OwnedFd> {
+    let what = || format!("resolve {} in rootfs", path.display());
+    let want = if kind == Kind::Dir {
+        OFlag::O_PATH | OFlag::O_DIRECTORY
+    } else {
+        OFlag::O_PATH
+    };
+    match open_in_root(root, path, want) {
+        Ok(fd) => return Ok(fd),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+        Err(e) => return Err(e).ctx(what),
+    }
+    // Walk down, creating what is missing. Each prefix is re-resolved from the root so a
+    // symlink met on the way is still confined to the rootfs.
+    let mut prefix = std::path::PathBuf::from("/");
+    let comps: Vec<_> = path
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    for (i, c) in comps.iter().enumerate() {
+        let parent = open_in_root(root, &prefix, OFlag::O_PATH | OFlag::O_DIRECTORY).ctx(what)?;
+        prefix.push(c);
+        let last = i + 1 == comps.len();
+        match open_in_root(root, &prefix, OFlag::O_PATH) {
+            Ok(_) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(e).ctx(what),
+        }
+        if last && kind == Kind::File {
+            let f = sys::openat2(
+                parent.as_fd(),
+                &c.as_os_str().to_string_lossy(),
+                (OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW).bits(),
+                0o644,
+                IN_ROOT,
+            );
+            match f {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                Err(e) => {
+                    return Err(e).ctx(|| format!("create file {} in rootfs", prefix.display()))
+                }
+            }
+        } else {
+            match nix::sys::stat::mkdirat(
+                parent.as_fd(),
+                c.as_os_str(),
+                Mode::from_bits_truncate(0o755),
+            ) {
+                Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                Err(e) => return Err(e).ctx(|| format!("mkdir {} in rootfs", prefix.display())),
+            }
+        }
+    }
+    open_in_root(root, path, want).ctx(what)
+}
+
+/// The root filesystem being assembled in the init's new mount namespace.
+pub struct Rootfs {
+    /// `O_PATH` fd of the rootfs bind mount.
+    pub root: OwnedFd,
+    rootfs: std::path::PathBuf,
+    bundle: std::path::PathBuf,
+    /// Some mount binds /dev from elsewhere: default devices are then not created.
+    pub dev_is_bound: bool,
+    /// A devpts is mounted at /dev/pts (so /dev/ptmx becomes a link into it).
+    pub has_devpts: bool,
+}
+
+/// Step 1 (before any mount): make the mount tree private to us and bind the rootfs onto
+/// itself, so it is a mount point pivot_root accepts.
+pub fn prepare(rootfs: &Path, bundle: &Path, propagation: Option<&str>) -> Result<Rootfs> {
+    // Host mounts must not see ours: rslave (or rprivate when asked) before anything else.
+    let flag = match propagation.unwrap_or("") {
+        "private" | "rprivate" | "unbindable" | "runbindable" => libc::MS_PRIVATE,
+        _ => libc::MS_SLAVE,
+    };
+    sys::mount(None, "/", None, flag | libc::MS_REC, None)
+        .ctx(|| "make / rslave in the container mount namespace")?;
+    let r = rootfs.to_string_lossy();
+    sys::mount(Some(&r), &r, None, libc::MS_BIND | libc::MS_REC, None)
+        .ctx(|| format!("bind mount rootfs {r}"))?;
+    let root = sys::openat2(cwd(), &r, (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(), 0, 0)
+        .ctx(|| format!("open rootfs {r}"))?;
+    Ok(Rootfs {
+        root,
+        rootfs: rootfs.into(),
+        bundle: bundle.into(),
+        dev_is_bound: false,
+        has_devpts: false,
+    })
+}
+
+fn cwd() -> BorrowedFd<'static> {
+    // SAFETY-free: AT_FDCWD is a constant the kernel interprets, never a real fd to close.
+    nix::fcntl::AT_FDCWD
+}
+
+impl Rootfs {
+    /// Step 2: every `mounts[]` entry, in order.
+    pub fn mount_all(&mut self, mounts: &[Mount], userns: bool) -> Result<()> {
+        for (i, m) in mounts.iter().enumerate() {
+            self.mount_one(m, userns).map_err(|e| match e {
+                Error::Sys { what, source } => Error::Sys {
+                    what: format!("mounts[{i}] {}: {what}", m.destination().display()),
+                    source,
+                },
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn mount_one(&mut self, m: &Mount, userns: bool) -> Result<()> {
+        let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
+        let ty = m.typ().as_deref().unwrap_or("");
+        let dest = m.destination();
+        let is_bind = opts.is_bind() || ty == "bind";
+        if is_bind {
+            if dest == Path::new("/dev") {
+                self.dev_is_bound = true;
+            }
+            let src = m.source().as_deref().ok_or_else(|| {
+                Error::config(
+                    "mounts[].source",
+                    format!("missing for bind mount {}", dest.display()),
+                )
+            })?;
+            return self.bind(src, dest, &opts);
+        }
+        if ty == "cgroup" || ty == "cgroup2" {
+            let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
+            let real = std::fs::read_link(sys::fd_path(fd.as_fd()))
+                .ctx(|| "readlink cgroup mount target")?;
+            return crate::cgroups::mount::mount_cgroupfs(&real, opts.flags & libc::MS_RDONLY != 0);
+        }
+        if ty == "devpts" && dest == Path::new("/dev/pts") {
+            self.has_devpts = true;
+        }
+        let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
+        let source = m
+            .source()
+            .as_ref()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| ty.to_string());
+        let lower = if opts.tmpcopyup {
+            Some(
+                open_in_root(
+                    self.root.as_fd(),
+                    dest,
+                    OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+                )
+                .ctx(|| "open tmpcopyup source")?,
+            )
+        } else {
+            None
+        };
+        let res = sys::mount(
+            Some(&source),
+            &sys::fd_path(fd.as_fd()),
+            Some(ty),
+            opts.fs_flags(),
+            Some(&opts.data),
+        );
+        match res {
+            Ok(()) => {}
+            // In a user namespace that does not own the network namespace the kernel refuses
+            // a new sysfs; bind the host's instead, as runc does.
+            Err(e) if ty == "sysfs" && userns && e.raw_os_error() == Some(libc::EPERM) => {
+                let o = MountOptions::parse(&["rbind", "nosuid", "noexec", "nodev", "ro"]);
+                return self.bind(Path::new("/sys"), dest, &o);
+            }
+            Err(e) => return Err(e).ctx(|| format!("mount {ty} {source}")),
+        }
+        if opts.fs_flags() & libc::MS_REMOUNT != 0 {
+            return Ok(());
+        }
+        if opts.rec_set | opts.rec_clr != 0 || !opts.propagation.is_empty() || lower.is_some() {
+            let top = open_in_root(self.root.as_fd(), dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
+                .ctx(|| "reopen new mount")?;
+            if opts.rec_set | opts.rec_clr != 0 {
+                sys::mount_setattr(
+                    top.as_fd(),
+                    sys::AT_RECURSIVE,
+                    opts.rec_set,
+                    opts.rec_clr,
+                    0,
+                )
+                .ctx(|| "set recursive mount attributes")?;
+            }
+            for p in &opts.propagation {
+                sys::mount(None, &sys::fd_path(top.as_fd()), None, *p, None)
+                    .ctx(|| "set mount propagation")?;
+            }
+            if let Some(lower) = lower {
+                let upper = open_in_root(
+                    self.root.as_fd(),
+                    dest,
+                    OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+                )
+                .ctx(|| "open tmpcopyup target")?;
+                copy_tree(lower.as_fd(), upper.as_fd()).ctx(|| "tmpcopyup")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn bind(&self, src: &Path, dest: &Path, opts: &MountOptions) -> Result<()> {
+        let src = if src.is_absolute() {
+            src.to_path_buf()
+        } else {
+            self.bundle.join(src)
+        };
+        let what = || format!("bind source {}", src.display());
+        let src_fd = File::open(&src)
+            .or_else(|_| {
+                // O_PATH opens sockets and unreadable files too.
+                nix::fcntl::open(&src, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+                    .map(File::from)
+                    .map_err(std::io::Error::from)
+            })
+            .ctx(what)?;
+        let is_dir = src_fd.metadata().ctx(what)?.is_dir();
+        let dest_fd = resolve_create(
+            self.root.as_fd(),
+            dest,
+            if is_dir { Kind::Dir } else { Kind::File },
+        )?;
+        let flags = sys::OPEN_TREE_CLONE
+            | if opts.is_recursive_bind() {
+                sys::AT_RECURSIVE
+            } else {
+                0
+            };
+        let tree =
+            sys::open_tree(src_fd.as_fd(), flags).ctx(|| format!("open_tree {}", src.display()))?;
+        let (set, clr) = opts.bind_attrs();
+        if set | clr != 0 {
+            sys::mount_setattr(tree.as_fd(), 0, set, clr, 0).ctx(|| "set bind mount attributes")?;
+        }
+        if opts.rec_set | opts.rec_clr != 0 {
+            sys::mount_setattr(
+                tree.as_fd(),
+                sys::AT_RECURSIVE,
+                opts.rec_set,
+                opts.rec_clr,
+                0,
+            )
+            .ctx(|| "set recursive mount attributes")?;
+        }
+        sys::move_mount(tree.as_fd(), dest_fd.as_fd())
+            .ctx(|| format!("move_mount {} onto {}", src.display(), dest.display()))?;
+        for p in &opts.propagation {
+            let rec = if p & libc::MS_REC != 0 {
+                sys::AT_RECURSIVE
+            } else {
+                0
+            };
+            sys::mount_setattr(tree.as_fd(), rec, 0, 0, p & !libc::MS_REC)
+                .ctx(|| "set mount propagation")?;
+        }
+        Ok(())
+    }
+
+    /// Step 3: `linux.maskedPaths`. Files are covered by the host's /dev/null (checked to be
+    /// the real 1:3 char device, so an image cannot substitute a symlink: CVE-2025-31133),
+    /// directories by an empty read-only tmpfs. Missing paths are skipped.
+    pub fn mask(&self, paths: &[String], devnull: BorrowedFd<'_>) -> Result<()> {
+        for p in paths {
+            let fd = match open_in_root(
+                self.root.as_fd(),
+                Path::new(p),
+                OFlag::O_PATH | OFlag::O_NOFOLLOW,
+            ) {
+                Ok(fd) => fd,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                Err(e) => return Err(e).ctx(|| format!("linux.maskedPaths {p}")),
+            };
+            let is_dir = nix::sys::stat::fstat(fd.as_fd())
+                .map(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR)
+                .ctx(|| format!("stat {p}"))?;
+            let cover = if is_dir {
+                sys::fsmount(
+                    "tmpfs",
+                    &["size=0", "mode=755"],
+                    attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC,
+                )
+            } else {
+                sys::open_tree(devnull, sys::OPEN_TREE_CLONE)
+            }
+            .ctx(|| format!("mask {p}"))?;
+            sys::move_mount(cover.as_fd(), fd.as_fd()).ctx(|| format!("mask {p}"))?;
+        }
+        Ok(())
+    }
+
+    /// Step 4: `linux.readonlyPaths`: each becomes a recursive read-only bind of itself.
+    pub fn readonly(&self, paths: &[String]) -> Result<()> {
+        for p in paths {
+            let fd = match open_in_root(self.root.as_fd(), Path::new(p), OFlag::O_PATH) {
+                Ok(fd) => fd,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                Err(e) => return Err(e).ctx(|| format!("linux.readonlyPaths {p}")),
+            };
+            let tree = sys::open_tree(fd.as_fd(), sys::OPEN_TREE_CLONE | sys::AT_RECURSIVE)
+                .ctx(|| format!("readonly {p}"))?;
+            sys::mount_setattr(tree.as_fd(), sys::AT_RECURSIVE, attr::RDONLY, 0, 0)
+                .ctx(|| format!("readonly {p}"))?;
+            sys::move_mount(tree.as_fd(), fd.as_fd()).ctx(|| format!("readonly {p}"))?;
+        }
+        Ok(())
+    }
+
+    /// Step 5: switch to the new root. pivot_root(".", ".") stacks the old root on the new
+    /// one; it is made rslave (so the unmount does not propagate to the host) and detached.
+    pub fn pivot(&self, no_pivot: bool) -> Result<()> {
+        nix::unistd::fchdir(self.root.as_fd())
+            .ctx(|| format!("chdir to rootfs {}", self.rootfs.display()))?;
+        if no_pivot {
+            sys::mount(Some("."), "/", None, libc::MS_MOVE, None)
+                .ctx(|| "move rootfs to / (--no-pivot)")?;
+            nix::unistd::chroot(".").ctx(|| "chroot (--no-pivot)")?;
+        } else {
+            sys::pivot_root_dot().ctx(|| "pivot_root")?;
+            sys::mount(None, ".", None, libc::MS_SLAVE | libc::MS_REC, None)
+                .ctx(|| "make old root rslave")?;
+            sys::umount2(".", libc::MNT_DETACH).ctx(|| "detach old root")?;
+        }
+        nix::unistd::chdir("/").ctx(|| "chdir /")
+    }
+
+    /// Step 6 (after pivot): `root.readonly` and `linux.rootfsPropagation`.
+    pub fn finish(readonly: bool, propagation: Option<&str>) -> Result<()> {
+        if let Some(p) = propagation.filter(|p| !p.is_empty()) {
+            let flag = MountOptions::parse(&[p])
+                .propagation
+                .first()
+                .copied()
+                .unwrap_or(libc::MS_SLAVE | libc::MS_REC);
+            sys::mount(None, "/", None, flag, None)
+                .ctx(|| format!("linux.rootfsPropagation {p}"))?;
+        }
+        if readonly {
+            let root = sys::openat2(
+                cwd(),
+                "/",
+                (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+                0,
+                0,
+            )
+            .ctx(|| "open /")?;
+            sys::mount_setattr(root.as_fd(), 0, attr::RDONLY, 0, 0)
+                .ctx(|| "root.readonly: remount / read-only")?;
+        }
+        Ok(())
+    }
+}
+
+/// Copies the directory tree `from` into `to` (tmpcopyup): files, dirs, symlinks, with
+/// modes and owners. Both are directory fds; nothing is followed out of them.
+fn copy_tree(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> std::io::Result<()> {
+    use nix::dir::Dir;
+    let mut dir = Dir::openat(
+        from,
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let names: Vec<std::ffi::CString> = dir
+        .iter()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_owned())
+        .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
+        .collect();
+    for name in names {
+        let n = name.to_string_lossy().into_owned();
+        let st = nix::sys::stat::fstatat(
+            from,
+            name.as_c_str(),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )?;
+        let mode = Mode::from_bits_truncate(st.st_mode & 0o7777);
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => {
+                nix::sys::stat::mkdirat(to, name.as_c_str(), mode)?;
+                let a = sys::openat2(
+                    from,
+                    &n,
+                    (OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW).bits(),
+                    0,
+                    sys::RESOLVE_NO_XDEV,
+                )?;
+                let b = sys::openat2(
+                    to,
+                    &n,
+                    (OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW).bits(),
+                    0,
+                    0,
+                )?;
+                copy_tree(a.as_fd(), b.as_fd())?;
+            }
+            libc::S_IFREG => {
+                let src =
+                    sys::openat2(from, &n, (OFlag::O_RDONLY | OFlag::O_NOFOLLOW).bits(), 0, 0)?;
+                let dst = sys::openat2(
+                    to,
+                    &n,
+                    (OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW).bits(),
+                    mode.bits(),
+                    0,
+                )?;
+                std::io::copy(&mut File::from(src), &mut File::from(dst))?;
+            }
+            libc::S_IFLNK => {
+                let target = nix::fcntl::readlinkat(from, name.as_c_str())?;
+                nix::unistd::symlinkat(target.as_os_str(), to, name.as_c_str())?;
+            }
+            _ => continue,
+        }
+        let _ = nix::unistd::fchownat(
+            to,
+            name.as_c_str(),
+            Some(st.st_uid.into()),
+            Some(st.st_gid.into()),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        );
+        if st.st_mode & libc::S_IFMT != libc::S_IFLNK {
+            let _ = nix::sys::stat::fchmodat(
+                to,
+                name.as_c_str(),
+                mode,
+                nix::sys::stat::FchmodatFlags::FollowSymlink,
+            );
+        }
+    }
+    let _ = from.as_raw_fd();
+    Ok(())
+}
+
+/// Opens the host's /dev/null and checks it is the real null device (char 1:3), for masking.
+pub fn open_host_devnull() -> Result<OwnedFd> {
+    let f = sys::openat2(
+        cwd(),
+        "/dev/null",
+        OFlag::O_PATH.bits(),
+        0,
+        sys::RESOLVE_NO_MAGICLINKS,
+    )
+    .ctx(|| "open /dev/null")?;
+    let md = File::from(f.try_clone().ctx(|| "dup")?)
+        .metadata()
+        .ctx(|| "stat /dev/null")?;
+    if md.mode() & libc::S_IFMT != libc::S_IFCHR || md.rdev() != nix::sys::stat::makedev(1, 3) {
+        return Err(Error::container(
+            "/dev/null on the host is not the null device (1:3)",
+        ));
+    }
+    Ok(f)
+}

@@ -1,4 +1,500 @@
-//! Loading and validating config.json.
-use std::path::Path;
-use crate::error::{Error, Result};
-pub fn write_default(_b: &Path, _r: bool) -> Result<()> { Err(Error::container("todo")) }
+//! Loading and validating `config.json`, once, before anything is created: every later
+//! step works on a [`Bundle`] that is known to be consistent, and every error here names
+//! the field (`linux.namespaces[2].path: ...`) so the engine's user sees what to fix.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Context, Error, Result};
+use crate::namespaces::Namespaces;
+
+/// A loaded, validated bundle.
+#[derive(Debug)]
+pub struct Bundle {
+    /// Absolute bundle directory.
+    pub dir: PathBuf,
+    /// Absolute path of the root filesystem.
+    pub rootfs: PathBuf,
+    /// The config as read from disk (saved verbatim into the state dir).
+    pub raw: Vec<u8>,
+    pub spec: Spec,
+    /// The namespaces to create and join, derived from `linux.namespaces`.
+    pub namespaces: Namespaces,
+}
+
+/// Reads and validates `<bundle>/config.json`.
+pub fn load(bundle: &Path) -> Result<Bundle> {
+    let dir = fs::canonicalize(bundle).ctx(|| format!("bundle {}", bundle.display()))?;
+    let cfg = dir.join("config.json");
+    let raw = fs::read(&cfg).ctx(|| format!("read {}", cfg.display()))?;
+    let spec: Spec = serde_json::from_slice(&raw)
+        .map_err(|e| Error::config(cfg.display().to_string(), format!("invalid JSON: {e}")))?;
+    validate(&spec)?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::config("root", "missing: a root filesystem is required"))?;
+    let rootfs = dir.join(root.path());
+    let rootfs = fs::canonicalize(&rootfs).ctx(|| format!("root.path {}", rootfs.display()))?;
+    if !rootfs.is_dir() {
+        return Err(Error::config(
+            "root.path",
+            format!("{} is not a directory", rootfs.display()),
+        ));
+    }
+    let namespaces = Namespaces::from_spec(&spec)?;
+    validate_namespaced(&spec, &namespaces)?;
+    Ok(Bundle {
+        dir,
+        rootfs,
+        raw,
+        spec,
+        namespaces,
+    })
+}
+
+fn validate(spec: &Spec) -> Result<()> {
+    let v = spec.version();
+    let major = v.split('.').next().unwrap_or("");
+    if major != "1" {
+        return Err(Error::config(
+            "ociVersion",
+            format!("unsupported version {v:?}: hull implements runtime-spec 1.x"),
+        ));
+    }
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing: create needs a process"))?;
+    match process.args() {
+        Some(a) if !a.is_empty() && !a[0].is_empty() => {}
+        _ => {
+            return Err(Error::config(
+                "process.args",
+                "must hold at least the program to run",
+            ))
+        }
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::config(
+            "process.cwd",
+            format!("{} is not an absolute path", process.cwd().display()),
+        ));
+    }
+    for (i, e) in process.env().iter().flatten().enumerate() {
+        if !e.contains('=') || e.starts_with('=') || e.contains('\0') {
+            return Err(Error::config(
+                format!("process.env[{i}]"),
+                format!("{e:?} is not KEY=value"),
+            ));
+        }
+    }
+    if process.terminal().unwrap_or(false)
+        && process
+            .console_size()
+            .is_some_and(|b| b.width() > u16::MAX as u64 || b.height() > u16::MAX as u64)
+    {
+        return Err(Error::config("process.consoleSize", "larger than 65535"));
+    }
+    if process.io_priority().is_some() {
+        return Err(Error::config(
+            "process.ioPriority",
+            "not supported by hull yet",
+        ));
+    }
+    if process.scheduler().is_some() {
+        return Err(Error::config(
+            "process.scheduler",
+            "not supported by hull yet",
+        ));
+    }
+    if process.exec_cpu_affinity().is_some() {
+        return Err(Error::config(
+            "process.execCPUAffinity",
+            "not supported by hull yet",
+        ));
+    }
+    if let Some(caps) = process.capabilities() {
+        let _ = caps; // names are checked by the deserializer: unknown names fail to parse
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if !m.destination().is_absolute() {
+            return Err(Error::config(
+                format!("mounts[{i}].destination"),
+                format!("{} is not an absolute path", m.destination().display()),
+            ));
+        }
+        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+            return Err(Error::config(
+                format!("mounts[{i}].uidMappings"),
+                "id-mapped mounts are not supported by hull yet",
+            ));
+        }
+        let ty = m.typ().as_deref().unwrap_or("");
+        let opts = crate::mountopts::MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
+        if opts.idmap {
+            return Err(Error::config(
+                format!("mounts[{i}].options"),
+                "idmap is not supported by hull yet",
+            ));
+        }
+        if !opts.is_bind() && ty != "bind" && ty.is_empty() {
+            return Err(Error::config(
+                format!("mounts[{i}].type"),
+                "missing for a mount that is not a bind mount",
+            ));
+        }
+    }
+    if let Some(linux) = spec.linux() {
+        if let Some(p) = linux.rootfs_propagation() {
+            if ![
+                "",
+                "private",
+                "rprivate",
+                "slave",
+                "rslave",
+                "shared",
+                "rshared",
+                "unbindable",
+                "runbindable",
+            ]
+            .contains(&p.as_str())
+            {
+                return Err(Error::config(
+                    "linux.rootfsPropagation",
+                    format!("unknown value {p:?}"),
+                ));
+            }
+        }
+        for (field, list) in [
+            ("linux.maskedPaths", linux.masked_paths()),
+            ("linux.readonlyPaths", linux.readonly_paths()),
+        ] {
+            for (i, p) in list.iter().flatten().enumerate() {
+                if !p.starts_with('/') {
+                    return Err(Error::config(
+                        format!("{field}[{i}]"),
+                        format!("{p} is not an absolute path"),
+                    ));
+                }
+            }
+        }
+        for (i, d) in linux.devices().iter().flatten().enumerate() {
+            if !d.path().starts_with("/dev/") {
+                return Err(Error::config(
+                    format!("linux.devices[{i}].path"),
+                    format!("{} is not under /dev", d.path().display()),
+                ));
+            }
+        }
+        if linux.intel_rdt().is_some() {
+            return Err(Error::config("linux.intelRdt", "not supported by hull"));
+        }
+        if linux.memory_policy().is_some() {
+            return Err(Error::config(
+                "linux.memoryPolicy",
+                "not supported by hull yet",
+            ));
+        }
+        if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            return Err(Error::config(
+                "linux.netDevices",
+                "not supported by hull yet",
+            ));
+        }
+        if linux.mount_label().as_ref().is_some_and(|l| !l.is_empty()) {
+            return Err(Error::config(
+                "linux.mountLabel",
+                "SELinux is not enabled on this host",
+            ));
+        }
+        if let Some(p) = linux.personality() {
+            let _ = crate::process::personality_value(p)?;
+        }
+    }
+    if let Some(p) = process
+        .apparmor_profile()
+        .as_ref()
+        .filter(|p| !p.is_empty())
+    {
+        return Err(Error::config(
+            "process.apparmorProfile",
+            format!("{p}: AppArmor is not enabled on this host"),
+        ));
+    }
+    if process
+        .selinux_label()
+        .as_ref()
+        .is_some_and(|l| !l.is_empty())
+    {
+        return Err(Error::config(
+            "process.selinuxLabel",
+            "SELinux is not enabled on this host",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that need the namespace set: hostname needs a UTS namespace, sysctls need theirs.
+fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
+    use LinuxNamespaceType as T;
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !ns.has(T::Uts) {
+        return Err(Error::config(
+            "hostname",
+            "cannot set the hostname without a private UTS namespace",
+        ));
+    }
+    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !ns.has(T::Uts) {
+        return Err(Error::config(
+            "domainname",
+            "cannot set the domainname without a private UTS namespace",
+        ));
+    }
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    for key in linux.sysctl().iter().flat_map(|m| m.keys()) {
+        let field = format!("linux.sysctl.{key}");
+        if key.contains("..") || key.contains('/') && key.contains('.') {
+            return Err(Error::config(field, "invalid name"));
+        }
+        let needs = sysctl_namespace(key).ok_or_else(|| {
+            Error::config(&field, "not namespaced: changing it would affect the host")
+        })?;
+        if !ns.has(needs) {
+            return Err(Error::config(
+                field,
+                format!(
+                    "needs a private {} namespace",
+                    crate::namespaces::type_name(needs)
+                ),
+            ));
+        }
+    }
+    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) && !ns.creates(T::Time) {
+        return Err(Error::config(
+            "linux.timeOffsets",
+            "needs a new time namespace",
+        ));
+    }
+    for k in linux.time_offsets().iter().flat_map(|m| m.keys()) {
+        if k != "monotonic" && k != "boottime" {
+            return Err(Error::config(
+                format!("linux.timeOffsets.{k}"),
+                "only monotonic and boottime clocks can be offset",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The namespace a sysctl belongs to, for the sysctls that are namespaced (runc's list).
+fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(LinuxNamespaceType::Ipc)
+    } else if key.starts_with("net.") {
+        Some(LinuxNamespaceType::Network)
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        Some(LinuxNamespaceType::Uts)
+    } else {
+        None
+    }
+}
+
+/// Namespace types that must be unique in `linux.namespaces`.
+pub fn check_unique(types: &[LinuxNamespaceType]) -> Result<()> {
+    let mut seen = HashSet::new();
+    for (i, t) in types.iter().enumerate() {
+        if !seen.insert(*t) {
+            return Err(Error::config(
+                format!("linux.namespaces[{i}]"),
+                format!("duplicate {} namespace", crate::namespaces::type_name(*t)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+const DEFAULT_SPEC: &str = r#"{
+  "ociVersion": "1.2.0",
+  "process": {
+    "terminal": true,
+    "user": { "uid": 0, "gid": 0 },
+    "args": ["sh"],
+    "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+    "cwd": "/",
+    "capabilities": {
+      "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    },
+    "rlimits": [{ "type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024 }],
+    "noNewPrivileges": true
+  },
+  "root": { "path": "rootfs", "readonly": true },
+  "hostname": "hull",
+  "mounts": [
+    { "destination": "/proc", "type": "proc", "source": "proc" },
+    { "destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    { "destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+    { "destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+    { "destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"] },
+    { "destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"] },
+    { "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"] }
+  ],
+  "linux": {
+    "resources": { "devices": [{ "allow": false, "access": "rwm" }] },
+    "namespaces": [{ "type": "pid" }, { "type": "network" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" }, { "type": "cgroup" }],
+    "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+    "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+  }
+}"#;
+
+/// The default config `hull spec` writes (runc's, with hull's hostname).
+pub fn default_spec(rootless: bool) -> serde_json::Value {
+    // DEFAULT_SPEC is a constant checked by the unit tests below.
+    let mut v: serde_json::Value = serde_json::from_str(DEFAULT_SPEC).unwrap_or_default();
+    if rootless {
+        let uid = nix::unistd::getuid().as_raw();
+        let gid = nix::unistd::getgid().as_raw();
+        let linux = &mut v["linux"];
+        linux["resources"] = serde_json::Value::Null;
+        linux["namespaces"] = serde_json::json!([{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"cgroup"},{"type":"user"}]);
+        linux["uidMappings"] = serde_json::json!([{"containerID":0,"hostID":uid,"size":1}]);
+        linux["gidMappings"] = serde_json::json!([{"containerID":0,"hostID":gid,"size":1}]);
+        if let Some(obj) = linux.as_object_mut() {
+            obj.remove("resources");
+        }
+        if let Some(mounts) = v["mounts"].as_array_mut() {
+            mounts.retain(|m| m["destination"] != "/sys/fs/cgroup");
+            for m in mounts.iter_mut() {
+                if m["destination"] == "/sys" {
+                    *m = serde_json::json!({"destination":"/sys","type":"none","source":"/sys","options":["rbind","nosuid","noexec","nodev","ro"]});
+                }
+                if m["destination"] == "/dev/pts" {
+                    m["options"] = serde_json::json!([
+                        "nosuid",
+                        "noexec",
+                        "newinstance",
+                        "ptmxmode=0666",
+                        "mode=0620"
+                    ]);
+                }
+                if m["destination"] == "/dev/mqueue" {
+                    *m = serde_json::json!({"destination":"/dev/mqueue","type":"bind","source":"/dev/mqueue","options":["rbind","nosuid","noexec","nodev"]});
+                }
+            }
+        }
+    }
+    v
+}
+
+/// `hull spec`: writes the default config.json into `bundle` (refusing to overwrite one).
+pub fn write_default(bundle: &Path, rootless: bool) -> Result<()> {
+    let path = bundle.join("config.json");
+    if path.exists() {
+        return Err(Error::container(format!(
+            "File {} exists. Remove it first",
+            path.display()
+        )));
+    }
+    let text = serde_json::to_string_pretty(&default_spec(rootless))
+        .map_err(|e| Error::container(format!("encode spec: {e}")))?;
+    fs::write(&path, text + "\n").ctx(|| format!("write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_spec_is_a_valid_spec() {
+        for rootless in [false, true] {
+            let v = default_spec(rootless);
+            let spec: Spec = serde_json::from_value(v).expect("default spec parses");
+            validate(&spec).expect("default spec validates");
+            let ns = Namespaces::from_spec(&spec).expect("namespaces");
+            validate_namespaced(&spec, &ns).expect("namespaced checks");
+        }
+    }
+
+    fn with(f: impl FnOnce(&mut serde_json::Value)) -> Result<()> {
+        let mut v = default_spec(false);
+        f(&mut v);
+        let spec: Spec = serde_json::from_value(v).map_err(|e| Error::config("json", e))?;
+        validate(&spec)?;
+        let ns = Namespaces::from_spec(&spec)?;
+        validate_namespaced(&spec, &ns)
+    }
+
+    fn field_of(r: Result<()>) -> String {
+        match r {
+            Err(Error::Config { field, .. }) => field,
+            other => format!("unexpected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(
+            field_of(with(|v| v["ociVersion"] = "2.0.0".into())),
+            "ociVersion"
+        );
+        assert_eq!(
+            field_of(with(|v| v["process"]["args"] = serde_json::json!([]))),
+            "process.args"
+        );
+        assert_eq!(
+            field_of(with(|v| v["process"]["cwd"] = "rel".into())),
+            "process.cwd"
+        );
+        assert_eq!(
+            field_of(with(
+                |v| v["process"]["env"] = serde_json::json!(["NOEQUALS"])
+            )),
+            "process.env[0]"
+        );
+        assert_eq!(
+            field_of(with(|v| v["mounts"][1]["destination"] = "dev".into())),
+            "mounts[1].destination"
+        );
+        assert_eq!(
+            field_of(with(|v| v["linux"]["rootfsPropagation"] = "weird".into())),
+            "linux.rootfsPropagation"
+        );
+        assert_eq!(
+            field_of(with(
+                |v| v["linux"]["namespaces"] = serde_json::json!([{"type":"pid"},{"type":"pid"}])
+            )),
+            "linux.namespaces[1]"
+        );
+        assert_eq!(
+            field_of(with(
+                |v| v["linux"]["namespaces"] = serde_json::json!([{"type":"mount"}])
+            )),
+            "hostname"
+        );
+        assert_eq!(
+            field_of(with(
+                |v| v["linux"]["sysctl"] = serde_json::json!({"kernel.panic":"1"})
+            )),
+            "linux.sysctl.kernel.panic"
+        );
+        assert!(
+            with(|v| v["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward":"1"})).is_ok()
+        );
+    }
+}

@@ -73,11 +73,15 @@ pub fn validate_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id != "."
         && id != ".."
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(Error::container(format!("invalid container id {id:?}: must match [A-Za-z0-9_+.-]+ and not be . or ..")))
+        Err(Error::container(format!(
+            "invalid container id {id:?}: must match [A-Za-z0-9_+.-]+ and not be . or .."
+        )))
     }
 }
 
@@ -129,16 +133,25 @@ impl ContainerDir {
         Ok(ContainerDir { dir, _lock })
     }
 
+    /// The lock's fd number: a forked init must close its copy, or the lock (which belongs
+    /// to the open file description) would stay held for the container's whole life.
+    pub fn lock_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self._lock.as_raw_fd()
+    }
+
     /// Reads state.json.
     pub fn load(&self) -> Result<Persisted> {
         let p = self.dir.join(STATE_FILE);
         let data = fs::read(&p).ctx(|| format!("read {}", p.display()))?;
-        serde_json::from_slice(&data).map_err(|e| Error::container(format!("{}: corrupt state: {e}", p.display())))
+        serde_json::from_slice(&data)
+            .map_err(|e| Error::container(format!("{}: corrupt state: {e}", p.display())))
     }
 
     /// Writes state.json atomically.
     pub fn save(&self, st: &Persisted) -> Result<()> {
-        let data = serde_json::to_vec(st).map_err(|e| Error::container(format!("encode state: {e}")))?;
+        let data =
+            serde_json::to_vec(st).map_err(|e| Error::container(format!("encode state: {e}")))?;
         write_atomic(&self.dir.join(STATE_FILE), &data)
     }
 
@@ -185,7 +198,8 @@ impl ContainerDir {
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = File::create(&tmp).ctx(|| format!("create {}", tmp.display()))?;
-    f.write_all(data).ctx(|| format!("write {}", tmp.display()))?;
+    f.write_all(data)
+        .ctx(|| format!("write {}", tmp.display()))?;
     fs::rename(&tmp, path).ctx(|| format!("rename {} to {}", tmp.display(), path.display()))
 }
 
@@ -222,22 +236,35 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// The runtime-spec state JSON plus runc's extra fields, in runc's field order.
-pub fn state_json(st: &Persisted, status: Status) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "ociVersion": crate::OCI_VERSION,
-        "id": st.id,
-        "pid": if status == Status::Stopped { 0 } else { st.pid },
-        "status": status.as_str(),
-        "bundle": st.bundle,
-        "rootfs": st.rootfs,
-        "created": st.created,
-        "owner": st.owner,
-    });
-    if !st.annotations.is_empty() {
-        v["annotations"] = serde_json::json!(st.annotations);
+/// The runtime-spec state plus runc's extra fields, serialised in runc's field order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateJson<'a> {
+    pub oci_version: &'a str,
+    pub id: &'a str,
+    pub pid: i32,
+    pub status: &'a str,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub created: &'a str,
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: &'a HashMap<String, String>,
+    pub owner: &'a str,
+}
+
+/// The state JSON of `st` in `status` (pid 0 once stopped, as runc reports it).
+pub fn state_json<'a>(st: &'a Persisted, status: Status) -> StateJson<'a> {
+    StateJson {
+        oci_version: crate::OCI_VERSION,
+        id: &st.id,
+        pid: if status == Status::Stopped { 0 } else { st.pid },
+        status: status.as_str(),
+        bundle: &st.bundle,
+        rootfs: &st.rootfs,
+        created: &st.created,
+        annotations: &st.annotations,
+        owner: &st.owner,
     }
-    v
 }
 
 #[cfg(test)]

@@ -1,12 +1,445 @@
-//! The thin layer of raw syscalls. Every `unsafe` block in hull lives here with a SAFETY note.
+//! The thin layer of raw syscalls that neither `nix` nor `std` wrap (or wrap too narrowly).
+//! Every `unsafe` block in the core runtime lives here, each with a SAFETY note; callers get
+//! safe functions that take and return owned/borrowed fds and `io::Result`.
 
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn cstr(s: &str) -> io::Result<CString> {
+    CString::new(s).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
 
 /// Takes an exclusive flock(2) on `f`, blocking until it is free.
 pub fn flock_exclusive(f: &File) -> io::Result<()> {
     // SAFETY: flock only reads the fd number, which `f` keeps open for the call.
-    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    cvt(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } as libc::c_long).map(drop)
+}
+
+/// Flags for [`clone3`]: namespaces, plus an optional cgroup to start the child in.
+pub struct CloneArgs {
+    /// `CLONE_NEW*` flags.
+    pub flags: u64,
+    /// A cgroup v2 directory fd (`CLONE_INTO_CGROUP`).
+    pub cgroup: Option<RawFd>,
+}
+
+/// `CLONE_INTO_CGROUP` (libc's constant is an `i32` that overflows).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+#[repr(C)]
+#[derive(Default)]
+struct RawCloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Forks the calling process with `clone3`, creating the new namespaces in `args.flags` for the
+/// child. Returns `Some(child pid)` in the parent and `None` in the child, like fork(2).
+///
+/// hull is single-threaded when it calls this, so the child may run ordinary Rust code:
+/// no other thread can hold a lock (allocator, stdio) that the child would inherit locked.
+pub fn clone3(args: &CloneArgs) -> io::Result<Option<i32>> {
+    let mut raw = RawCloneArgs {
+        flags: args.flags,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if let Some(fd) = args.cgroup {
+        raw.flags |= CLONE_INTO_CGROUP;
+        raw.cgroup = fd as u64;
+    }
+    // SAFETY: `raw` is a valid clone_args of the size we pass; no stack is given, so the child
+    // continues on a copy of our stack exactly like fork(2). See the note above on threads.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut raw as *mut RawCloneArgs,
+            std::mem::size_of::<RawCloneArgs>(),
+        )
+    };
+    match cvt(r)? {
+        0 => Ok(None),
+        pid => Ok(Some(pid as i32)),
+    }
+}
+
+/// A pidfd for `pid` (pidfd_open(2)): signals sent through it cannot hit a recycled pid.
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments; on success the kernel returns a new fd
+    // that we take ownership of.
+    let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: `fd` was just returned to us by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// pidfd_send_signal(2).
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
+    // SAFETY: the fd is borrowed for the call; a null siginfo asks for a kill(2)-like signal.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// `RESOLVE_IN_ROOT`: treat the dirfd as the root for `..` and absolute symlinks.
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+/// `RESOLVE_NO_MAGICLINKS`: refuse /proc/<pid>/fd-style magic links.
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+/// `RESOLVE_NO_XDEV`: refuse to cross mount points.
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+
+/// openat2(2): opens `path` relative to `dir` with `resolve` restrictions. `O_CLOEXEC` is
+/// always added.
+pub fn openat2(
+    dir: BorrowedFd<'_>,
+    path: &str,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    let p = cstr(path)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: mode as u64,
+        resolve,
+    };
+    loop {
+        // SAFETY: `p` is NUL-terminated and `how` is a valid open_how of the size given.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                p.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        match cvt(r) {
+            // SAFETY: a new fd returned by the kernel, owned by nobody else.
+            Ok(fd) => return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }),
+            // openat2 returns EAGAIN when a concurrent rename raced the walk: retry.
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The path that names `fd` through procfs, for syscalls that only take paths (mount(2)).
+pub fn fd_path(fd: BorrowedFd<'_>) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// `OPEN_TREE_CLONE`.
+pub const OPEN_TREE_CLONE: u32 = 1;
+/// `AT_RECURSIVE`.
+pub const AT_RECURSIVE: u32 = 0x8000;
+
+/// open_tree(2) with `AT_EMPTY_PATH` on an fd: a detached copy of the mount at `fd`
+/// (recursive with `AT_RECURSIVE`), ready for [`mount_setattr`] and [`move_mount`].
+pub fn open_tree(fd: BorrowedFd<'_>, flags: u32) -> io::Result<OwnedFd> {
+    let empty = c"";
+    let flags = flags | libc::AT_EMPTY_PATH as u32 | libc::O_CLOEXEC as u32;
+    // SAFETY: `empty` is a valid C string; the kernel returns a new fd on success.
+    let fd =
+        cvt(unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), empty.as_ptr(), flags) })?;
+    // SAFETY: a new fd returned by the kernel, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// move_mount(2) from the mount `from` onto the file or directory `to` (both by fd).
+pub fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
+    const F_EMPTY: u32 = 0x4;
+    const T_EMPTY: u32 = 0x40;
+    let empty = c"";
+    // SAFETY: both fds are borrowed for the call and the paths are empty C strings.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            empty.as_ptr(),
+            to.as_raw_fd(),
+            empty.as_ptr(),
+            F_EMPTY | T_EMPTY,
+        )
+    })
+    .map(drop)
+}
+
+/// Mount attributes for [`mount_setattr`] and [`fsmount`].
+pub mod attr {
+    pub const RDONLY: u64 = 0x1;
+    pub const NOSUID: u64 = 0x2;
+    pub const NODEV: u64 = 0x4;
+    pub const NOEXEC: u64 = 0x8;
+    pub const ATIME_MASK: u64 = 0x70;
+    pub const RELATIME: u64 = 0x0;
+    pub const NOATIME: u64 = 0x10;
+    pub const STRICTATIME: u64 = 0x20;
+    pub const NODIRATIME: u64 = 0x80;
+    pub const NOSYMFOLLOW: u64 = 0x200000;
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(2) on the mount at `fd` (`AT_RECURSIVE` in `flags` for the whole tree).
+/// `propagation` is 0 or one of `MS_PRIVATE`, `MS_SHARED`, `MS_SLAVE`, `MS_UNBINDABLE`.
+pub fn mount_setattr(
+    fd: BorrowedFd<'_>,
+    flags: u32,
+    set: u64,
+    clr: u64,
+    propagation: u64,
+) -> io::Result<()> {
+    let a = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation,
+        userns_fd: 0,
+    };
+    let empty = c"";
+    let flags = flags | libc::AT_EMPTY_PATH as u32;
+    // SAFETY: `a` is a valid mount_attr of the size given; the fd is borrowed for the call.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            flags,
+            &a as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
+
+/// mount(2). `target` is usually [`fd_path`] of a target resolved inside the rootfs.
+pub fn mount(
+    source: Option<&str>,
+    target: &str,
+    fstype: Option<&str>,
+    flags: u64,
+    data: Option<&str>,
+) -> io::Result<()> {
+    let src = source.map(cstr).transpose()?;
+    let tgt = cstr(target)?;
+    let ty = fstype.map(cstr).transpose()?;
+    let dat = data.filter(|d| !d.is_empty()).map(cstr).transpose()?;
+    let p = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: every pointer is either null or a valid NUL-terminated string that outlives the call.
+    cvt(unsafe {
+        libc::mount(
+            p(&src),
+            tgt.as_ptr(),
+            p(&ty),
+            flags as libc::c_ulong,
+            p(&dat).cast(),
+        )
+    } as libc::c_long)
+    .map(drop)
+}
+
+/// umount2(2).
+pub fn umount2(target: &str, flags: i32) -> io::Result<()> {
+    let t = cstr(target)?;
+    // SAFETY: `t` is a valid C string.
+    cvt(unsafe { libc::umount2(t.as_ptr(), flags) } as libc::c_long).map(drop)
+}
+
+/// pivot_root(2) with both arguments ".", the trick that avoids a put_old directory.
+pub fn pivot_root_dot() -> io::Result<()> {
+    let dot = c".";
+    // SAFETY: both arguments are valid C strings.
+    cvt(unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) }).map(drop)
+}
+
+/// setdomainname(2).
+pub fn setdomainname(name: &str) -> io::Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes for the duration of the call.
+    cvt(unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) } as libc::c_long).map(drop)
+}
+
+/// Marks every fd from `first` upwards close-on-exec (close_range(2) with CLOSE_RANGE_CLOEXEC),
+/// so nothing hull opened can reach the container's program.
+pub fn cloexec_from(first: u32) -> io::Result<()> {
+    // SAFETY: close_range only changes fd flags; no memory is passed.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    })
+    .map(drop)
+}
+
+/// Clears `FD_CLOEXEC` on `fd` so it survives `execve` (preserved fds).
+pub fn clear_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an integer fd; an invalid fd just returns EBADF.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } as libc::c_long).map(drop)
+}
+
+/// Whether `fd` is open in this process.
+pub fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD on an integer fd has no memory effects.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+}
+
+/// prctl(2) with integer arguments only.
+pub fn prctl(option: i32, arg2: u64) -> io::Result<()> {
+    // SAFETY: every option hull uses takes integer arguments, no pointers.
+    cvt(unsafe { libc::prctl(option, arg2, 0u64, 0u64, 0u64) } as libc::c_long).map(drop)
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a fresh session keyring for the container, so
+/// it cannot see the host's keys (what runc does unless `--no-new-keyring`).
+pub fn join_session_keyring(name: &str) -> io::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let n = cstr(name)?;
+    // SAFETY: `n` is a valid C string for the duration of the call.
+    cvt(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, n.as_ptr()) })
+        .map(drop)
+}
+
+/// execve(2). Only returns on failure.
+pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> io::Error {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    // SAFETY: `a` and `e` are NULL-terminated arrays of pointers to C strings owned by the
+    // caller's slices, which outlive the call (it only returns on failure).
+    unsafe { libc::execve(path.as_ptr(), a.as_ptr(), e.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// `_exit(2)`: leaves the forked child without running the parent's atexit handlers or
+/// flushing buffers the parent also owns.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// setgroups(2) (nix's version refuses more than NGROUPS on some libcs).
+pub fn setgroups(gids: &[u32]) -> io::Result<()> {
+    // SAFETY: the pointer and length describe `gids` for the duration of the call.
+    cvt(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) } as libc::c_long).map(drop)
+}
+
+/// Resets every signal handler and the signal mask hull may have set, before `execve`.
+pub fn reset_signals() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: SIG_DFL is always a valid disposition; invalid signal numbers return EINVAL.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    // SAFETY: an empty, initialised sigset passed by pointer for the call.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// A new, detached mount of filesystem `fstype` with `MOUNT_ATTR_*` `attrs` (fsopen(2),
+/// fsconfig(2) for each `key=value` / `key` in `options`, fsmount(2)). Nothing in the
+/// container's tree is touched until the caller [`move_mount`]s it, so no path can be raced.
+pub fn fsmount(fstype: &str, options: &[&str], attrs: u64) -> io::Result<OwnedFd> {
+    const FSCONFIG_SET_FLAG: u32 = 0;
+    const FSCONFIG_SET_STRING: u32 = 1;
+    const FSCONFIG_CMD_CREATE: u32 = 6;
+    const FSOPEN_CLOEXEC: u32 = 1;
+    const FSMOUNT_CLOEXEC: u32 = 1;
+    let ty = cstr(fstype)?;
+    // SAFETY: `ty` is a valid C string; the kernel returns a new fd on success.
+    let fs = cvt(unsafe { libc::syscall(libc::SYS_fsopen, ty.as_ptr(), FSOPEN_CLOEXEC) })?;
+    // SAFETY: a new fd returned by the kernel, owned by nobody else.
+    let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
+    for opt in options {
+        let (k, v) = match opt.split_once('=') {
+            Some((k, v)) => (cstr(k)?, Some(cstr(v)?)),
+            None => (cstr(opt)?, None),
+        };
+        let (cmd, vp) = match &v {
+            Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
+            None => (FSCONFIG_SET_FLAG, std::ptr::null()),
+        };
+        // SAFETY: key and value are valid C strings (or null for a flag) for the call.
+        cvt(unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, k.as_ptr(), vp, 0) })?;
+    }
+    // SAFETY: CMD_CREATE takes no pointers.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<u8>(),
+            std::ptr::null::<u8>(),
+            0,
+        )
+    })?;
+    // SAFETY: integer arguments only; returns a new fd on success.
+    let m =
+        cvt(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })?;
+    // SAFETY: a new fd returned by the kernel, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(m as RawFd) })
+}
+
+/// Sets `IFF_UP` on interface `name` (SIOCGIFFLAGS + SIOCSIFFLAGS on any socket).
+pub fn set_link_up(sock: BorrowedFd<'_>, name: &str) -> io::Result<()> {
+    // SAFETY: ifreq is plain data; zeroed is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: `req` is a valid ifreq for both ioctls, borrowed mutably for each call.
+    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } as libc::c_long)?;
+    // SAFETY: reading and writing the flags member of the union the kernel just filled.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: as above.
+    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } as libc::c_long)
+        .map(drop)
 }

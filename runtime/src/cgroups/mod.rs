@@ -6,6 +6,8 @@
 //! from the [`CgroupState`] persisted in the container's state file with [`load_manager`].
 
 pub mod cli;
+mod interim;
+pub mod mount;
 
 use std::os::fd::BorrowedFd;
 
@@ -60,12 +62,22 @@ pub fn new_manager(
     id: &str,
     systemd: bool,
 ) -> Result<Box<dyn CgroupManager>> {
-    let _ = (cgroups_path, id, systemd);
-    Err(crate::error::Error::container("cgroups: not implemented yet"))
+    if systemd {
+        return Err(crate::error::Error::config(
+            "linux.cgroupsPath",
+            "the systemd cgroup driver is not supported yet",
+        ));
+    }
+    let path = cgroups_path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| format!("/{id}"));
+    Ok(Box::new(interim::new(path)))
 }
 
 /// Rebuilds the manager of an existing container from its persisted state.
 pub fn load_manager(state: &CgroupState) -> Result<Box<dyn CgroupManager>> {
-    let _ = state;
-    Err(crate::error::Error::container("cgroups: not implemented yet"))
+    Ok(Box::new(interim::Interim {
+        dirs: state.created.iter().map(std::path::PathBuf::from).collect(),
+        path: state.path.clone(),
+    }))
 }

@@ -18,14 +18,20 @@ pub struct Program {
 /// Compiles the profile. Errors name the field: `linux.seccomp.syscalls[3].names[0]: ...`.
 pub fn compile(seccomp: &LinuxSeccomp) -> Result<Program> {
     let _ = seccomp;
-    Err(Error::config("linux.seccomp", "seccomp is not supported yet"))
+    Err(Error::config(
+        "linux.seccomp",
+        "seccomp is not supported yet",
+    ))
 }
 
 impl Program {
     /// Loads the filter into the calling thread (and, with TSYNC, its siblings). Returns the
     /// user-notification listener fd when the profile uses `SCMP_ACT_NOTIFY`.
     pub fn install(&self) -> Result<Option<OwnedFd>> {
-        Err(Error::config("linux.seccomp", "seccomp is not supported yet"))
+        Err(Error::config(
+            "linux.seccomp",
+            "seccomp is not supported yet",
+        ))
     }
 
     /// Whether the profile uses `SCMP_ACT_NOTIFY` (the listener fd must be sent to
