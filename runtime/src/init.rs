@@ -326,16 +326,22 @@ fn open_host_procfs() -> Result<OwnedFd> {
 fn write_proc(procfs: BorrowedFd<'_>, rel: &str, value: &str) -> Result<()> {
     const RESOLVE_BENEATH: u64 = 0x08;
     let resolve = RESOLVE_BENEATH | sys::RESOLVE_NO_MAGICLINKS | sys::RESOLVE_NO_XDEV;
-    // /proc/self is a symlink; resolve it ourselves so the walk stays free of links.
-    let rel = match rel.strip_prefix("self/") {
-        Some(r) => format!("{}/{r}", std::process::id()),
-        None => rel.to_string(),
-    };
+    let rel = resolve_self(procfs, rel)?;
     let fd = sys::openat2(procfs, &rel, OFlag::O_WRONLY.bits(), 0, resolve)
         .ctx(|| format!("open /proc/{rel}"))?;
     File::from(fd)
         .write_all(value.as_bytes())
         .ctx(|| format!("write {value:?} to /proc/{rel}"))
+}
+
+/// Rewrites a leading `self/` to our pid *as that procfs numbers it* (the host's procfs sees
+/// our host pid, not 1), so the walk can refuse every symlink.
+fn resolve_self(procfs: BorrowedFd<'_>, rel: &str) -> Result<String> {
+    let Some(r) = rel.strip_prefix("self/") else {
+        return Ok(rel.to_string());
+    };
+    let me = nix::fcntl::readlinkat(procfs, "self").ctx(|| "readlink /proc/self")?;
+    Ok(format!("{}/{r}", me.to_string_lossy()))
 }
 
 /// Enters a new time namespace with `linux.timeOffsets` applied: the offsets can only be
@@ -354,15 +360,9 @@ fn time_namespace(procfs: BorrowedFd<'_>, linux: &oci_spec::runtime::Linux) -> R
         write_proc(procfs, "self/timens_offsets", &text)
             .map_err(|e| with_field("linux.timeOffsets", e))?;
     }
-    let me = std::process::id();
-    let f = sys::openat2(
-        procfs,
-        &format!("{me}/ns/time_for_children"),
-        OFlag::O_RDONLY.bits(),
-        0,
-        0,
-    )
-    .ctx(|| "open time_for_children")?;
+    let path = resolve_self(procfs, "self/ns/time_for_children")?;
+    let f = sys::openat2(procfs, &path, OFlag::O_RDONLY.bits(), 0, 0)
+        .ctx(|| "open time_for_children")?;
     nix::sched::setns(f.as_fd(), crate::namespaces::flag(T::Time)).ctx(|| "enter time namespace")
 }
 

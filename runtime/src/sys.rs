@@ -63,6 +63,11 @@ pub fn clone3(args: &CloneArgs) -> io::Result<Option<i32>> {
         exit_signal: libc::SIGCHLD as u64,
         ..Default::default()
     };
+    // With CLONE_PARENT the child takes its exit signal from our parent's; clone3 insists
+    // that exit_signal is then 0.
+    if args.flags & libc::CLONE_PARENT as u64 != 0 {
+        raw.exit_signal = 0;
+    }
     if let Some(fd) = args.cgroup {
         raw.flags |= CLONE_INTO_CGROUP;
         raw.cgroup = fd as u64;
