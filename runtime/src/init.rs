@@ -5,7 +5,6 @@
 //!
 //! The order follows runtime-spec runtime.md and runc; the sync points are in `channel.rs`.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -61,20 +60,13 @@ pub fn run(a: InitArgs<'_>) -> ! {
     }
 }
 
-/// What `finish` needs to start the program.
-struct Exec {
-    path: std::path::PathBuf,
-    args: Vec<CString>,
-    env: Vec<CString>,
-}
-
 fn spec_process(spec: &Spec) -> Result<&Process> {
     spec.process()
         .as_ref()
         .ok_or_else(|| Error::config("process", "missing"))
 }
 
-fn setup(a: &InitArgs<'_>) -> Result<Exec> {
+fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
     let t = Instant::now();
     let spec = &a.bundle.spec;
     let ns = &a.bundle.namespaces;
@@ -177,33 +169,13 @@ fn setup(a: &InitArgs<'_>) -> Result<Exec> {
             Err(e) => return Err(e).ctx(|| "join a new session keyring"),
         }
     }
-    process::set_rlimits(p)?;
-    if p.no_new_privileges().unwrap_or(false) {
-        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ctx(|| "process.noNewPrivileges: prctl")?;
-    }
-    a.caps.drop_bounding()?;
-    process::switch_user(p.user(), userns)?;
-    a.caps.apply()?;
-    // fchdir as the container user to an fd resolved inside the root: a cwd such as
-    // /proc/self/fd/N can never reach a host fd (CVE-2024-21626).
-    nix::unistd::fchdir(cwd.as_fd()).ctx(|| format!("process.cwd {}: chdir", p.cwd().display()))?;
-    drop(cwd);
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
-        p.user().umask().unwrap_or(0o022) as libc::mode_t,
-    ));
-    let env = process::environment(p, &a.extra_env);
-    let args = p.args().clone().unwrap_or_default();
-    let path = process::find_executable(&args[0], &env)?;
+    let launch = process::prepare(p, &a.caps, userns, cwd, &a.extra_env)?;
     phase("process", t);
-    Ok(Exec {
-        path,
-        args: process::cstrings("process.args", &args)?,
-        env: process::cstrings("process.env", &env)?,
-    })
+    Ok(launch)
 }
 
 /// From Ready to execve: wait for `start`, run startContainer hooks, seal fds, exec.
-fn finish(a: &InitArgs<'_>, exec: Exec) -> Error {
+fn finish(a: &InitArgs<'_>, exec: process::Launch) -> Error {
     // The parent exits once it has Ready: stop dying with it first.
     if let Err(e) = sys::prctl(libc::PR_SET_PDEATHSIG, 0) {
         return Error::Sys {
@@ -248,37 +220,8 @@ fn finish(a: &InitArgs<'_>, exec: Exec) -> Error {
             return e;
         }
     }
-    if let Err(e) = seal_fds(a) {
-        return e;
-    }
-    sys::reset_signals();
-    if let Some(prog) = &a.seccomp {
-        // As late as possible, after no_new_privs: the filter then covers only the program.
-        if let Err(e) = prog.install() {
-            return e;
-        }
-    }
-    process::exec(&exec.path, &exec.args, &exec.env)
-}
-
-/// Marks every fd above the preserved range close-on-exec and makes the preserved ones
-/// inheritable: only 0-2 and `3..3+preserve_fds` reach the program.
-fn seal_fds(a: &InitArgs<'_>) -> Result<()> {
-    let first = 3 + a.preserve_fds;
-    sys::cloexec_from(first).ctx(|| "close_range")?;
-    let own = [a.chan_fd(), a.fifo.as_raw_fd()];
-    for fd in 3..first as i32 {
-        if !own.contains(&fd) && sys::fd_is_open(fd) {
-            sys::clear_cloexec(fd).ctx(|| format!("preserve fd {fd}"))?;
-        }
-    }
-    Ok(())
-}
-
-impl InitArgs<'_> {
-    fn chan_fd(&self) -> i32 {
-        self.chan.raw_fd()
-    }
+    let own = [a.chan.raw_fd(), a.fifo.as_raw_fd()];
+    process::launch(&exec, a.preserve_fds, &own, a.seccomp.as_ref())
 }
 
 /// The state JSON hooks running inside the container get.

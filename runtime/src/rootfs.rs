@@ -45,13 +45,18 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> std::io:
 
 /// Resolves `path` inside `root`, creating missing directories (0755) and, for
 /// [`Kind::File`], an empty file as the last component. Returns an `O_PATH` fd.
+/// A dangling symlink on the way is followed *inside* the rootfs and its target created
+/// there, as runc does; nothing outside the rootfs is ever created or opened.
 pub fn resolve_create(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<OwnedFd> {
+    resolve_create_depth(root, path, kind, 0)
+}
+
+fn resolve_create_depth(root: BorrowedFd<'_>, path: &Path, kind: Kind, depth: u32) -> Result<OwnedFd> {
     let what = || format!("resolve {} in rootfs", path.display());
-    let want = if kind == Kind::Dir {
-        OFlag::O_PATH | OFlag::O_DIRECTORY
-    } else {
-        OFlag::O_PATH
-    };
+    if depth > 40 {
+        return Err(Error::Sys { what: what(), source: std::io::Error::from_raw_os_error(libc::ELOOP) });
+    }
+    let want = if kind == Kind::Dir { OFlag::O_PATH | OFlag::O_DIRECTORY } else { OFlag::O_PATH };
     match open_in_root(root, path, want) {
         Ok(fd) => return Ok(fd),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
@@ -60,40 +65,36 @@ pub fn resolve_create(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<O
     // Walk down, creating what is missing. Each prefix is re-resolved from the root so a
     // symlink met on the way is still confined to the rootfs.
     let mut prefix = std::path::PathBuf::from("/");
-    let comps: Vec<_> = path
-        .components()
-        .filter(|c| matches!(c, Component::Normal(_)))
-        .collect();
+    let comps: Vec<_> = path.components().filter(|c| matches!(c, Component::Normal(_))).collect();
     for (i, c) in comps.iter().enumerate() {
         let parent = open_in_root(root, &prefix, OFlag::O_PATH | OFlag::O_DIRECTORY).ctx(what)?;
-        prefix.push(c);
         let last = i + 1 == comps.len();
-        match open_in_root(root, &prefix, OFlag::O_PATH) {
-            Ok(_) => continue,
+        match open_in_root(root, &prefix.join(c), OFlag::O_PATH) {
+            Ok(_) => {
+                prefix.push(c);
+                continue;
+            }
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
             Err(e) => return Err(e).ctx(what),
         }
+        if let Ok(target) = nix::fcntl::readlinkat(parent.as_fd(), c.as_os_str()) {
+            // A dangling link: continue from its target, still relative to the rootfs.
+            let mut next = if Path::new(&target).is_absolute() { std::path::PathBuf::from(&target) } else { prefix.join(&target) };
+            for rest in &comps[i + 1..] {
+                next.push(rest);
+            }
+            return resolve_create_depth(root, &next, kind, depth + 1);
+        }
+        prefix.push(c);
         if last && kind == Kind::File {
-            let f = sys::openat2(
-                parent.as_fd(),
-                &c.as_os_str().to_string_lossy(),
-                (OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW).bits(),
-                0o644,
-                IN_ROOT,
-            );
+            let f = sys::openat2(parent.as_fd(), &c.as_os_str().to_string_lossy(), (OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW).bits(), 0o644, IN_ROOT);
             match f {
                 Ok(_) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                Err(e) => {
-                    return Err(e).ctx(|| format!("create file {} in rootfs", prefix.display()))
-                }
+                Err(e) => return Err(e).ctx(|| format!("create file {} in rootfs", prefix.display())),
             }
         } else {
-            match nix::sys::stat::mkdirat(
-                parent.as_fd(),
-                c.as_os_str(),
-                Mode::from_bits_truncate(0o755),
-            ) {
+            match nix::sys::stat::mkdirat(parent.as_fd(), c.as_os_str(), Mode::from_bits_truncate(0o755)) {
                 Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                 Err(e) => return Err(e).ctx(|| format!("mkdir {} in rootfs", prefix.display())),
             }
