@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType as T, Spec};
 
@@ -64,10 +64,12 @@ fn state_for_hooks(
 
 /// `hull create`.
 pub fn create(g: &Global, o: &CreateOpts) -> Result<i32> {
-    create_inner(g, o).map(|_| 0)
+    create_inner(g, o, false).map(|_| 0)
 }
 
-fn create_inner(g: &Global, o: &CreateOpts) -> Result<i32> {
+/// Creates the container; returns the init's pid and, when `relay` allows a terminal
+/// without a console socket (foreground `run`), the pty master to relay.
+fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<OwnedFd>)> {
     let t = Instant::now();
     state::validate_id(&o.id)?;
     let bundle = spec::load(&o.bundle)?;
@@ -76,12 +78,24 @@ fn create_inner(g: &Global, o: &CreateOpts) -> Result<i32> {
         .process()
         .as_ref()
         .ok_or_else(|| Error::config("process", "missing"))?;
-    if p.terminal().unwrap_or(false) {
-        return Err(match &o.console_socket {
-            None => Error::config("process.terminal", "cannot allocate a tty if hull will detach without a console socket (--console-socket)"),
-            Some(_) => Error::config("process.terminal", "terminals are not supported by hull yet"),
-        });
+    let terminal = p.terminal().unwrap_or(false);
+    if terminal && o.console_socket.is_none() && !relay {
+        return Err(Error::config(
+            "process.terminal",
+            "cannot allocate tty if hull will detach without setting console socket",
+        ));
     }
+    let (console, relay_end) = match terminal {
+        true => {
+            let (c, r) = crate::tty::console(o.console_socket.as_deref())?;
+            (Some(c), r)
+        }
+        false => (None, None),
+    };
+    let console_size = p
+        .console_size()
+        .as_ref()
+        .map(|b| (b.height() as u16, b.width() as u16));
     let caps = process::CapSets::new(p.capabilities().as_ref())?;
     let linux = bundle.spec.linux().clone().unwrap_or_default();
     let seccomp = linux
@@ -154,6 +168,8 @@ fn create_inner(g: &Global, o: &CreateOpts) -> Result<i32> {
         caps,
         seccomp,
         close_first,
+        console,
+        console_size,
     };
 
     let pid = if joins.is_empty() {
@@ -243,6 +259,9 @@ fn create_inner(g: &Global, o: &CreateOpts) -> Result<i32> {
         }
     }
     phase("init", t);
+    let master = relay_end
+        .map(|r| crate::tty::recv_fd(r.as_fd()))
+        .transpose()?;
 
     let (_, pid_start) = state::proc_stat(pid)
         .ok_or_else(|| Error::container(format!("container init {pid} vanished")))?;
@@ -272,7 +291,7 @@ fn create_inner(g: &Global, o: &CreateOpts) -> Result<i32> {
     guard.cgroup = None;
     guard.dir = None;
     phase("create", t);
-    Ok(pid)
+    Ok((pid, master))
 }
 
 /// How the init ended, for the error when it dies during setup.
@@ -531,11 +550,17 @@ pub fn run(g: &Global, o: &RunOpts) -> Result<i32> {
     if !o.no_subreaper {
         sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).ctx(|| "prctl(PR_SET_CHILD_SUBREAPER)")?;
     }
-    // Block the signals we relay before the container runs, so none is lost in between.
+    if o.detach && o.create.console_socket.is_none() && terminal_requested(&o.create.bundle) {
+        return Err(Error::config(
+            "process.terminal",
+            "cannot allocate tty if hull will detach without setting console socket",
+        ));
+    }
+    let (pid, master) = create_inner(g, &o.create, !o.detach)?;
+    // Block the signals we relay before the program runs, so none is lost in between.
     let mut mask = nix::sys::signal::SigSet::all();
     mask.remove(Signal::SIGKILL);
     mask.remove(Signal::SIGSTOP);
-    let pid = create_inner(g, &o.create)?;
     if !o.detach {
         mask.thread_block().ctx(|| "block signals")?;
     }
@@ -549,38 +574,18 @@ pub fn run(g: &Global, o: &RunOpts) -> Result<i32> {
     let sfd =
         nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
             .ctx(|| "signalfd")?;
-    let code = loop {
-        if let Some(code) = reap(pid) {
-            break code;
-        }
-        match sfd.read_signal() {
-            Ok(Some(si)) => {
-                let sig = si.ssi_signo as i32;
-                if sig != libc::SIGCHLD && sig != libc::SIGWINCH && sig != libc::SIGURG {
-                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::try_from(sig).ok());
-                }
-            }
-            Ok(None) => continue,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e).ctx(|| "read signalfd"),
-        }
-    };
+    let code = crate::tty::supervise(pid, master, &sfd)?;
     if !o.keep {
         delete(g, &o.create.id, true)?;
     }
     Ok(code)
 }
 
-/// Reaps exited children; returns the init's exit code once it has exited.
-fn reap(init: i32) -> Option<i32> {
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(p, c)) if p.as_raw() == init => return Some(c),
-            Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == init => return Some(128 + s as i32),
-            Ok(WaitStatus::StillAlive) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
+fn terminal_requested(bundle: &Path) -> bool {
+    spec::load(bundle)
+        .ok()
+        .and_then(|b| b.spec.process().as_ref().and_then(|p| p.terminal()))
+        .unwrap_or(false)
 }
 
 /// `hull list`.

@@ -39,6 +39,10 @@ pub struct InitArgs<'a> {
     /// Parent-only fds the init must close at once (the state-dir lock, the parent's end
     /// of the channel).
     pub close_first: Vec<i32>,
+    /// Where to send the pty master when `process.terminal` is set.
+    pub console: Option<crate::tty::Console>,
+    /// `process.consoleSize` as (rows, cols).
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// Runs the init; never returns. Errors go to the parent over the channel.
@@ -132,6 +136,17 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
         .map_err(|e| with_field("process.cwd", e))?;
     rfs.pivot(a.no_pivot)?;
     drop(devnull);
+    if let Some(c) = &a.console {
+        let root = sys::openat2(
+            nix::fcntl::AT_FDCWD,
+            "/",
+            (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+            0,
+            0,
+        )
+        .ctx(|| "open /")?;
+        crate::tty::setup(root.as_fd(), c, a.console_size, true)?;
+    }
     Rootfs::finish(
         spec.root()
             .as_ref()

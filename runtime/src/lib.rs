@@ -30,6 +30,7 @@ pub mod seccomp;
 pub mod spec;
 pub mod state;
 pub mod sys;
+pub mod tty;
 
 /// The runtime-spec version hull implements.
 pub const OCI_VERSION: &str = "1.2.0";

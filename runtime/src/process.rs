@@ -289,7 +289,13 @@ pub struct Launch {
 /// rlimits, no_new_privs, bounding set, user switch, capabilities, working directory,
 /// umask, environment, and the lookup of the program (so a missing one is reported to the
 /// caller of create/exec, not discovered after it returned).
-pub fn prepare(p: &Process, caps: &CapSets, userns: bool, cwd: OwnedFd, extra_env: &[String]) -> Result<Launch> {
+pub fn prepare(
+    p: &Process,
+    caps: &CapSets,
+    userns: bool,
+    cwd: OwnedFd,
+    extra_env: &[String],
+) -> Result<Launch> {
     set_rlimits(p)?;
     if p.no_new_privileges().unwrap_or(false) {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ctx(|| "process.noNewPrivileges: prctl")?;
@@ -301,26 +307,45 @@ pub fn prepare(p: &Process, caps: &CapSets, userns: bool, cwd: OwnedFd, extra_en
     // /proc/self/fd/N can never reach a host fd (CVE-2024-21626).
     nix::unistd::fchdir(cwd.as_fd()).ctx(|| format!("process.cwd {}: chdir", p.cwd().display()))?;
     drop(cwd);
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.user().umask().unwrap_or(0o022) as libc::mode_t));
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        p.user().umask().unwrap_or(0o022) as libc::mode_t,
+    ));
     let env = environment(p, extra_env);
     let args = p.args().clone().unwrap_or_default();
-    let arg0 = args.first().ok_or_else(|| Error::config("process.args", "empty"))?;
+    let arg0 = args
+        .first()
+        .ok_or_else(|| Error::config("process.args", "empty"))?;
     let path = find_executable(arg0, &env)?;
-    Ok(Launch { path, args: cstrings("process.args", &args)?, env: cstrings("process.env", &env)? })
+    Ok(Launch {
+        path,
+        args: cstrings("process.args", &args)?,
+        env: cstrings("process.env", &env)?,
+    })
 }
 
 /// The last steps before the program runs: only fds 0-2 and the preserved range
 /// `3..3+preserve_fds` (minus hull's own `own` fds) stay open across execve, signal
 /// dispositions are reset, the seccomp filter goes in, then execve. Returns only on failure.
-pub fn launch(l: &Launch, preserve_fds: u32, own: &[RawFd], seccomp: Option<&crate::seccomp::Program>) -> Error {
+pub fn launch(
+    l: &Launch,
+    preserve_fds: u32,
+    own: &[RawFd],
+    seccomp: Option<&crate::seccomp::Program>,
+) -> Error {
     let first = 3 + preserve_fds;
     if let Err(e) = sys::cloexec_from(first) {
-        return Error::Sys { what: "close_range".into(), source: e };
+        return Error::Sys {
+            what: "close_range".into(),
+            source: e,
+        };
     }
     for fd in 3..first as i32 {
         if !own.contains(&fd) && sys::fd_is_open(fd) {
             if let Err(e) = sys::clear_cloexec(fd) {
-                return Error::Sys { what: format!("preserve fd {fd}"), source: e };
+                return Error::Sys {
+                    what: format!("preserve fd {fd}"),
+                    source: e,
+                };
             }
         }
     }

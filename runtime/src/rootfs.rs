@@ -51,12 +51,24 @@ pub fn resolve_create(root: BorrowedFd<'_>, path: &Path, kind: Kind) -> Result<O
     resolve_create_depth(root, path, kind, 0)
 }
 
-fn resolve_create_depth(root: BorrowedFd<'_>, path: &Path, kind: Kind, depth: u32) -> Result<OwnedFd> {
+fn resolve_create_depth(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    kind: Kind,
+    depth: u32,
+) -> Result<OwnedFd> {
     let what = || format!("resolve {} in rootfs", path.display());
     if depth > 40 {
-        return Err(Error::Sys { what: what(), source: std::io::Error::from_raw_os_error(libc::ELOOP) });
+        return Err(Error::Sys {
+            what: what(),
+            source: std::io::Error::from_raw_os_error(libc::ELOOP),
+        });
     }
-    let want = if kind == Kind::Dir { OFlag::O_PATH | OFlag::O_DIRECTORY } else { OFlag::O_PATH };
+    let want = if kind == Kind::Dir {
+        OFlag::O_PATH | OFlag::O_DIRECTORY
+    } else {
+        OFlag::O_PATH
+    };
     match open_in_root(root, path, want) {
         Ok(fd) => return Ok(fd),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
@@ -65,7 +77,10 @@ fn resolve_create_depth(root: BorrowedFd<'_>, path: &Path, kind: Kind, depth: u3
     // Walk down, creating what is missing. Each prefix is re-resolved from the root so a
     // symlink met on the way is still confined to the rootfs.
     let mut prefix = std::path::PathBuf::from("/");
-    let comps: Vec<_> = path.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+    let comps: Vec<_> = path
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
     for (i, c) in comps.iter().enumerate() {
         let parent = open_in_root(root, &prefix, OFlag::O_PATH | OFlag::O_DIRECTORY).ctx(what)?;
         let last = i + 1 == comps.len();
@@ -79,7 +94,11 @@ fn resolve_create_depth(root: BorrowedFd<'_>, path: &Path, kind: Kind, depth: u3
         }
         if let Ok(target) = nix::fcntl::readlinkat(parent.as_fd(), c.as_os_str()) {
             // A dangling link: continue from its target, still relative to the rootfs.
-            let mut next = if Path::new(&target).is_absolute() { std::path::PathBuf::from(&target) } else { prefix.join(&target) };
+            let mut next = if Path::new(&target).is_absolute() {
+                std::path::PathBuf::from(&target)
+            } else {
+                prefix.join(&target)
+            };
             for rest in &comps[i + 1..] {
                 next.push(rest);
             }
@@ -87,14 +106,26 @@ fn resolve_create_depth(root: BorrowedFd<'_>, path: &Path, kind: Kind, depth: u3
         }
         prefix.push(c);
         if last && kind == Kind::File {
-            let f = sys::openat2(parent.as_fd(), &c.as_os_str().to_string_lossy(), (OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW).bits(), 0o644, IN_ROOT);
+            let f = sys::openat2(
+                parent.as_fd(),
+                &c.as_os_str().to_string_lossy(),
+                (OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW).bits(),
+                0o644,
+                IN_ROOT,
+            );
             match f {
                 Ok(_) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                Err(e) => return Err(e).ctx(|| format!("create file {} in rootfs", prefix.display())),
+                Err(e) => {
+                    return Err(e).ctx(|| format!("create file {} in rootfs", prefix.display()))
+                }
             }
         } else {
-            match nix::sys::stat::mkdirat(parent.as_fd(), c.as_os_str(), Mode::from_bits_truncate(0o755)) {
+            match nix::sys::stat::mkdirat(
+                parent.as_fd(),
+                c.as_os_str(),
+                Mode::from_bits_truncate(0o755),
+            ) {
                 Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                 Err(e) => return Err(e).ctx(|| format!("mkdir {} in rootfs", prefix.display())),
             }

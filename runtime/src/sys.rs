@@ -448,3 +448,70 @@ pub fn set_link_up(sock: BorrowedFd<'_>, name: &str) -> io::Result<()> {
     cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } as libc::c_long)
         .map(drop)
 }
+
+/// The pty slave of `master`, opened by the kernel without a path (TIOCGPTPEER), so a
+/// hostile /dev/pts cannot substitute another file.
+pub fn pty_peer(master: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    const TIOCGPTPEER: libc::c_ulong = 0x5441;
+    let mut unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int through the pointer, valid for the call.
+    cvt(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &mut unlock) } as libc::c_long)?;
+    // SAFETY: TIOCGPTPEER takes open flags by value and returns a new fd.
+    let fd = cvt(unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    } as libc::c_long)?;
+    // SAFETY: a new fd returned by the kernel, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// The pty number of a master (TIOCGPTN), for /dev/pts/N.
+pub fn pty_number(master: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int through the pointer, valid for the call.
+    cvt(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut n) } as libc::c_long)?;
+    Ok(n)
+}
+
+/// Makes `tty` the controlling terminal of the calling session leader (TIOCSCTTY).
+pub fn set_controlling_tty(tty: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument.
+    cvt(unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) } as libc::c_long).map(drop)
+}
+
+/// Reads a terminal's window size (rows, cols).
+pub fn get_winsize(fd: BorrowedFd<'_>) -> io::Result<(u16, u16)> {
+    // SAFETY: winsize is plain data; TIOCGWINSZ fills it through the pointer.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; the pointer is valid for the call.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } as libc::c_long)?;
+    Ok((ws.ws_row, ws.ws_col))
+}
+
+/// Sets a terminal's window size (rows, cols).
+pub fn set_winsize(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> io::Result<()> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize through the pointer, valid for the call.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) } as libc::c_long).map(drop)
+}
+
+/// setns(2) with a pidfd: joins every namespace in `flags` of that process at once.
+pub fn setns_pidfd(pidfd: BorrowedFd<'_>, flags: u64) -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    cvt(unsafe { libc::setns(pidfd.as_raw_fd(), flags as libc::c_int) } as libc::c_long).map(drop)
+}
+
+/// dup2(2) onto one of the standard fds (0-2), replacing what was there.
+pub fn dup2(from: BorrowedFd<'_>, to: RawFd) -> io::Result<()> {
+    // SAFETY: the target is a stdio number the caller means to replace; no Rust object owns
+    // fds 0-2 as OwnedFd in hull, so nothing is closed behind an owner's back.
+    cvt(unsafe { libc::dup2(from.as_raw_fd(), to) } as libc::c_long).map(drop)
+}

@@ -1,0 +1,276 @@
+//! Terminals (config.md `process.terminal`, runc's console socket protocol).
+//!
+//! The pty is made *inside* the container, from its own devpts: the init (or exec'd process)
+//! opens `/dev/pts/ptmx` in its root, gets the slave with TIOCGPTPEER, binds it over
+//! `/dev/console` by fd (never through a path the image controls: CVE-2025-52565), makes it
+//! its controlling terminal and stdio, and sends the master to the engine over the
+//! `--console-socket` unix socket with SCM_RIGHTS, exactly as runc does (containerd's shim and
+//! podman's conmon receive it). Without a console socket, a foreground `run`/`exec` receives
+//! the master over an internal socketpair and [`relay`]s it to its own terminal.
+
+use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signalfd::SignalFd;
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+use nix::sys::termios;
+
+use crate::error::{Context, Error, Result};
+use crate::rootfs::{open_in_root, resolve_create, Kind};
+use crate::sys;
+
+/// Where the pty master goes: the engine's console socket, or our own relay.
+pub enum Console {
+    /// Connected `--console-socket`.
+    Socket(OwnedFd),
+    /// The container's end of an internal pair; the runtime keeps the other end.
+    Relay(OwnedFd),
+}
+
+impl Console {
+    /// The fd the container side sends the master on.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Console::Socket(f) | Console::Relay(f) => f.as_fd(),
+        }
+    }
+}
+
+/// Prepares the console channel before the clone: connects the console socket (its path
+/// is a host path, unreachable once the container's root is in place), or makes a pair.
+/// Returns the container side and, for a relay, the runtime side.
+pub fn console(socket: Option<&Path>) -> Result<(Console, Option<OwnedFd>)> {
+    match socket {
+        Some(p) => {
+            let s =
+                UnixStream::connect(p).ctx(|| format!("connect console socket {}", p.display()))?;
+            Ok((Console::Socket(s.into()), None))
+        }
+        None => {
+            let (a, b) = socketpair(
+                AddressFamily::Unix,
+                SockType::Stream,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )
+            .ctx(|| "socketpair for the terminal")?;
+            Ok((Console::Relay(b), Some(a)))
+        }
+    }
+}
+
+/// Container side: opens a pty from the devpts mounted at `root`/dev/pts, applies
+/// `size`, binds the slave over /dev/console when `mount_console`, sends the master over
+/// `console`, and makes the slave our controlling terminal and stdio.
+pub fn setup(
+    root: BorrowedFd<'_>,
+    console: &Console,
+    size: Option<(u16, u16)>,
+    mount_console: bool,
+) -> Result<()> {
+    let master = open_in_root(
+        root,
+        Path::new("/dev/pts/ptmx"),
+        OFlag::O_RDWR | OFlag::O_NOCTTY,
+    )
+    .ctx(|| "open /dev/pts/ptmx (is a devpts mounted at /dev/pts?)")?;
+    let slave = sys::pty_peer(master.as_fd()).ctx(|| "open pty slave")?;
+    if let Some((rows, cols)) = size {
+        sys::set_winsize(master.as_fd(), rows, cols).ctx(|| "process.consoleSize")?;
+    }
+    if mount_console {
+        let target = resolve_create(root, Path::new("/dev/console"), Kind::File)?;
+        let tree = sys::open_tree(slave.as_fd(), sys::OPEN_TREE_CLONE)
+            .ctx(|| "bind pty to /dev/console")?;
+        sys::move_mount(tree.as_fd(), target.as_fd()).ctx(|| "bind pty to /dev/console")?;
+    }
+    let n = sys::pty_number(master.as_fd()).ctx(|| "TIOCGPTN")?;
+    send_fd(console.fd(), &format!("/dev/pts/{n}"), master.as_fd())?;
+    drop(master);
+    nix::unistd::setsid().ctx(|| "setsid")?;
+    sys::set_controlling_tty(slave.as_fd()).ctx(|| "make the pty the controlling terminal")?;
+    for fd in 0..3 {
+        sys::dup2(slave.as_fd(), fd).ctx(|| format!("dup pty onto fd {fd}"))?;
+    }
+    Ok(())
+}
+
+/// Sends `fd` with `name` as the payload, in one message (runc's `utils.SendFd`).
+pub fn send_fd(sock: BorrowedFd<'_>, name: &str, fd: BorrowedFd<'_>) -> Result<()> {
+    let fds = [fd.as_raw_fd()];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(
+        sock.as_raw_fd(),
+        &[IoSlice::new(name.as_bytes())],
+        &cmsg,
+        MsgFlags::empty(),
+        None,
+    )
+    .ctx(|| "send pty master over the console socket")?;
+    Ok(())
+}
+
+/// Receives one fd sent with [`send_fd`].
+pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let mut buf = [0u8; 4096];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .ctx(|| "receive pty master")?;
+    for c in msg.cmsgs().ctx(|| "receive pty master")? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: the kernel just installed this fd in our table for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+    Err(Error::container("terminal: no pty master received"))
+}
+
+/// Restores the terminal's settings when dropped.
+struct RawMode {
+    saved: Option<termios::Termios>,
+}
+
+impl RawMode {
+    fn enter() -> RawMode {
+        let stdin = std::io::stdin();
+        let Ok(saved) = termios::tcgetattr(stdin.as_fd()) else {
+            return RawMode { saved: None };
+        };
+        let mut raw = saved.clone();
+        termios::cfmakeraw(&mut raw);
+        let _ = termios::tcsetattr(stdin.as_fd(), termios::SetArg::TCSANOW, &raw);
+        RawMode { saved: Some(saved) }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(s) = &self.saved {
+            let _ = termios::tcsetattr(std::io::stdin().as_fd(), termios::SetArg::TCSANOW, s);
+        }
+    }
+}
+
+/// Supervises a foreground child: forwards signals to it, relays `master` (if any) to our
+/// stdin/stdout with the terminal in raw mode and window-size changes passed on, reaps it,
+/// and returns its exit code (128+signal when killed). Signals must already be blocked and
+/// routed to `sigfd`.
+pub fn supervise(pid: i32, master: Option<OwnedFd>, sigfd: &SignalFd) -> Result<i32> {
+    let _raw = master.as_ref().map(|_| RawMode::enter());
+    if let Some(m) = &master {
+        if let Ok((r, c)) = sys::get_winsize(std::io::stdin().as_fd()) {
+            let _ = sys::set_winsize(m.as_fd(), r, c);
+        }
+    }
+    let mut stdin_open = master.is_some();
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(code) = reap(pid) {
+            // Drain what the program wrote before it exited.
+            if let Some(m) = &master {
+                drain(m.as_fd(), &mut buf);
+            }
+            return Ok(code);
+        }
+        let stdin = std::io::stdin();
+        let mut fds = vec![PollFd::new(sigfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(m) = &master {
+            fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+            if stdin_open {
+                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+            }
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).ctx(|| "poll"),
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        if ready[0] {
+            if let Ok(Some(si)) = sigfd.read_signal() {
+                let sig = si.ssi_signo as i32;
+                if sig == libc::SIGWINCH {
+                    if let (Some(m), Ok((r, c))) = (&master, sys::get_winsize(stdin.as_fd())) {
+                        let _ = sys::set_winsize(m.as_fd(), r, c);
+                    }
+                } else if sig != libc::SIGCHLD && sig != libc::SIGURG {
+                    if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
+                    }
+                }
+            }
+        }
+        if let Some(m) = &master {
+            if ready.get(1).copied().unwrap_or(false)
+                && !copy_once(m.as_fd(), &mut std::io::stdout(), &mut buf)
+            {
+                // EIO: every slave end is closed; the program is exiting.
+                continue;
+            }
+            if ready.get(2).copied().unwrap_or(false) {
+                match stdin.lock().read(&mut buf) {
+                    Ok(0) | Err(_) => stdin_open = false,
+                    Ok(n) => {
+                        let _ = std::fs::File::from(m.try_clone().ctx(|| "dup pty")?)
+                            .write_all(&buf[..n]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn copy_once(from: BorrowedFd<'_>, to: &mut impl Write, buf: &mut [u8]) -> bool {
+    match nix::unistd::read(from, buf) {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            let _ = to.write_all(&buf[..n]);
+            let _ = to.flush();
+            true
+        }
+    }
+}
+
+fn drain(m: BorrowedFd<'_>, buf: &mut [u8]) {
+    let mut out = std::io::stdout();
+    loop {
+        let mut fds = [PollFd::new(m, PollFlags::POLLIN)];
+        if !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+            || !copy_once(m, &mut out, buf)
+        {
+            return;
+        }
+    }
+}
+
+/// Reaps exited children; returns `pid`'s exit code once it has exited.
+pub fn reap(pid: i32) -> Option<i32> {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, c)) if p.as_raw() == pid => return Some(c),
+            Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => return Some(128 + s as i32),
+            Ok(WaitStatus::StillAlive) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
