@@ -320,7 +320,7 @@ fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<()> {
     Ok(())
 }
 
-fn open_container(g: &Global, id: &str) -> Result<(ContainerDir, Persisted, Status)> {
+pub(crate) fn open_container(g: &Global, id: &str) -> Result<(ContainerDir, Persisted, Status)> {
     let dir = ContainerDir::open(&g.root, id)?;
     let st = dir.load()?;
     let status = dir.status(&st, || frozen(&st));

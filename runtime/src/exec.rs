@@ -1,8 +1,333 @@
-//! `hull exec`: a new process inside a running container.
+//! `hull exec`: a new process inside a running container (runc's semantics and flags).
+//!
+//! A short-lived helper joins all the container's namespaces at once with setns(2) on a
+//! pidfd of the container's init (so they are the init's namespaces, not whatever a path
+//! points at now), then clones the new process with CLONE_PARENT so `hull exec` can wait
+//! for it. The process is placed in the container's cgroup, gets the container's rlimits,
+//! capabilities, no_new_privs and seccomp filter, and is non-dumpable until its `execve`
+//! (so a container process cannot reach the hull binary through /proc/<pid>/exe:
+//! CVE-2019-5736). The sync channel is close-on-exec: EOF means the program is running.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::{Capability, LinuxCapabilities, LinuxNamespaceType as T, Process, Spec};
+
+use crate::channel::{self, Msg};
 use crate::cli::{ExecOpts, Global};
-use crate::error::{Error, Result};
+use crate::container::open_container;
+use crate::error::{Context, Error, Result};
+use crate::process::{self, CapSets};
+use crate::rootfs::open_in_root;
+use crate::state::{self, Status};
+use crate::{cgroups, sys, tty};
 
 /// `hull exec`.
-pub fn exec(_g: &Global, _o: &ExecOpts) -> Result<i32> {
-    Err(Error::container("exec: not implemented yet"))
+pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
+    if o.apparmor.as_deref().is_some_and(|a| !a.is_empty()) {
+        return Err(Error::container(
+            "--apparmor: AppArmor is not enabled on this host",
+        ));
+    }
+    if o.process_label.as_deref().is_some_and(|l| !l.is_empty()) {
+        return Err(Error::container(
+            "--process-label: SELinux is not enabled on this host",
+        ));
+    }
+    if !o.cgroup.is_empty() {
+        return Err(Error::container(
+            "--cgroup: exec into a sub-cgroup is not supported by hull yet",
+        ));
+    }
+    let (dir, st, status) = open_container(g, &o.id)?;
+    match status {
+        Status::Stopped => return Err(Error::container("cannot exec in a stopped container")),
+        Status::Paused if !o.ignore_paused => {
+            return Err(Error::container(
+                "cannot exec in a paused container (use --ignore-paused to override)",
+            ))
+        }
+        _ => {}
+    }
+    let config = dir.load_config()?;
+    let p = build_process(o, &config)?;
+    if p.terminal().unwrap_or(false) && o.detach && o.console_socket.is_none() {
+        return Err(Error::container(
+            "cannot allocate tty if hull will detach without setting console socket",
+        ));
+    }
+    let caps = CapSets::new(p.capabilities().as_ref())?;
+    let linux = config.linux().clone().unwrap_or_default();
+    let seccomp = linux
+        .seccomp()
+        .as_ref()
+        .map(crate::seccomp::compile)
+        .transpose()?;
+    let types: Vec<T> = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .map(|n| n.typ())
+        .collect();
+    let flags = types
+        .iter()
+        .fold(0u64, |f, t| f | crate::namespaces::flag(*t).bits() as u64);
+    let userns = types.contains(&T::User);
+    let cg = st.cgroup.as_ref().map(cgroups::load_manager).transpose()?;
+
+    let pidfd = sys::pidfd_open(st.pid).map_err(|_| Error::container("container not running"))?;
+    if !state::process_alive(st.pid, st.pid_start) {
+        return Err(Error::container("container not running"));
+    }
+    let procfs = sys::openat2(
+        nix::fcntl::AT_FDCWD,
+        "/proc",
+        (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+        0,
+        sys::RESOLVE_NO_MAGICLINKS,
+    )
+    .ctx(|| "open /proc")?;
+    let (console, relay_end) = match p.terminal().unwrap_or(false) {
+        true => {
+            let (c, r) = tty::console(o.console_socket.as_deref())?;
+            (Some(c), r)
+        }
+        false => (None, None),
+    };
+    let console_size = p
+        .console_size()
+        .as_ref()
+        .map(|b| (b.height() as u16, b.width() as u16));
+    let (parent_chan, child_chan) = channel::pair()?;
+    // The state lock is not held while the process runs: exec can last for days.
+    let close_first = [parent_chan.raw_fd()];
+    drop(dir);
+
+    let setup = |chan: &channel::Channel| -> Result<process::Launch> {
+        for fd in close_first {
+            let _ = nix::unistd::close(fd);
+        }
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64)
+            .ctx(|| "prctl(PR_SET_PDEATHSIG)")?;
+        chan.expect(&Msg::Continue)?;
+        let root = sys::openat2(
+            nix::fcntl::AT_FDCWD,
+            "/",
+            (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+            0,
+            0,
+        )
+        .ctx(|| "open /")?;
+        if let Some(adj) = p.oom_score_adj() {
+            let me =
+                nix::fcntl::readlinkat(procfs.as_fd(), "self").ctx(|| "readlink /proc/self")?;
+            let f = sys::openat2(
+                procfs.as_fd(),
+                &format!("{}/oom_score_adj", me.to_string_lossy()),
+                OFlag::O_WRONLY.bits(),
+                0,
+                sys::RESOLVE_NO_MAGICLINKS,
+            )
+            .ctx(|| "open oom_score_adj")?;
+            std::io::Write::write_all(&mut std::fs::File::from(f), adj.to_string().as_bytes())
+                .ctx(|| "process.oomScoreAdj")?;
+        }
+        if let Some(c) = &console {
+            tty::setup(root.as_fd(), c, console_size, false)?;
+        }
+        let cwd = open_in_root(root.as_fd(), p.cwd(), OFlag::O_PATH | OFlag::O_DIRECTORY)
+            .ctx(|| format!("process.cwd {}", p.cwd().display()))?;
+        let launch = process::prepare(&p, &caps, userns, cwd, &[])?;
+        sys::prctl(libc::PR_SET_PDEATHSIG, 0).ctx(|| "prctl(PR_SET_PDEATHSIG, 0)")?;
+        Ok(launch)
+    };
+
+    let pid = match sys::clone3(&sys::CloneArgs {
+        flags: 0,
+        cgroup: None,
+    })
+    .ctx(|| "fork exec helper")?
+    {
+        None => {
+            let r = sys::setns_pidfd(pidfd.as_fd(), flags)
+                .ctx(|| "join the container's namespaces (setns)")
+                .and_then(|_| {
+                    sys::clone3(&sys::CloneArgs {
+                        flags: libc::CLONE_PARENT as u64,
+                        cgroup: None,
+                    })
+                    .ctx(|| "clone exec process")
+                });
+            match r {
+                Ok(None) => {
+                    let err = match setup(&child_chan) {
+                        Ok(l) => process::launch(
+                            &l,
+                            o.preserve_fds,
+                            &[child_chan.raw_fd()],
+                            seccomp.as_ref(),
+                        ),
+                        Err(e) => e,
+                    };
+                    let _ = child_chan.send(&Msg::Error(err.to_string()));
+                    sys::exit_now(1)
+                }
+                Ok(Some(pid)) => {
+                    let _ = child_chan.send(&Msg::Pid(pid));
+                    sys::exit_now(0)
+                }
+                Err(e) => {
+                    let _ = child_chan.send(&Msg::Error(e.to_string()));
+                    sys::exit_now(1)
+                }
+            }
+        }
+        Some(helper) => {
+            let got = parent_chan.recv();
+            let _ = waitpid(Pid::from_raw(helper), None);
+            match got? {
+                Some(Msg::Pid(pid)) => pid,
+                Some(Msg::Error(e)) => return Err(Error::Init(e)),
+                other => {
+                    return Err(Error::container(format!(
+                        "exec helper: unexpected {other:?}"
+                    )))
+                }
+            }
+        }
+    };
+    drop(child_chan);
+    let fail = |e: Error| {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = waitpid(Pid::from_raw(pid), None);
+        e
+    };
+    if let Some(cg) = &cg {
+        cg.add_process(pid).map_err(fail)?;
+    }
+    let mut mask = SigSet::all();
+    mask.remove(Signal::SIGKILL);
+    mask.remove(Signal::SIGSTOP);
+    if !o.detach {
+        mask.thread_block().ctx(|| "block signals")?;
+    }
+    parent_chan.send(&Msg::Continue).map_err(fail)?;
+    match parent_chan.recv().map_err(fail)? {
+        None => {}
+        Some(Msg::Error(e)) => return Err(fail(Error::Init(e))),
+        Some(m) => return Err(fail(Error::container(format!("exec: unexpected {m:?}")))),
+    }
+    let master: Option<OwnedFd> = relay_end.map(|r| tty::recv_fd(r.as_fd())).transpose()?;
+    if let Some(pf) = &o.pid_file {
+        state::write_atomic(pf, pid.to_string().as_bytes())?;
+    }
+    if o.detach {
+        return Ok(0);
+    }
+    let sfd =
+        nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
+            .ctx(|| "signalfd")?;
+    tty::supervise(pid, master, &sfd)
+}
+
+/// The process to run: `--process` JSON as given, or the container's process with the
+/// command line and flags applied on top (runc's rules: `--env` adds to and overrides
+/// the container's environment; `--cap` adds to every capability set).
+fn build_process(o: &ExecOpts, config: &Spec) -> Result<Process> {
+    if let Some(path) = &o.process {
+        let data = std::fs::read(path).ctx(|| format!("read --process {}", path.display()))?;
+        let p: Process = serde_json::from_slice(&data).map_err(|e| {
+            Error::config(
+                path.display().to_string(),
+                format!("invalid process JSON: {e}"),
+            )
+        })?;
+        if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+            return Err(Error::config("process.args", "exec needs a command"));
+        }
+        return Ok(p);
+    }
+    let mut p = config
+        .process()
+        .clone()
+        .ok_or_else(|| Error::config("process", "missing in the container's config"))?;
+    if o.command.is_empty() {
+        return Err(Error::container(
+            "exec needs a command (hull exec ID COMMAND [ARGS...])",
+        ));
+    }
+    p.set_args(Some(o.command.clone()));
+    p.set_terminal(Some(o.tty));
+    let mut env = p.env().clone().unwrap_or_default();
+    for kv in &o.env {
+        let key = kv.split('=').next().unwrap_or(kv);
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    p.set_env(Some(env));
+    if let Some(cwd) = &o.cwd {
+        if !Path::new(cwd).is_absolute() {
+            return Err(Error::container(format!(
+                "--cwd {cwd}: must be an absolute path"
+            )));
+        }
+        p.set_cwd(cwd.into());
+    }
+    let mut user = p.user().clone();
+    if let Some(u) = &o.user {
+        let (uid, gid) = u
+            .split_once(':')
+            .map_or((u.as_str(), None), |(a, b)| (a, Some(b)));
+        user.set_uid(
+            uid.parse()
+                .map_err(|_| Error::container(format!("--user {u}: expected UID[:GID]")))?,
+        );
+        if let Some(g) = gid {
+            user.set_gid(
+                g.parse()
+                    .map_err(|_| Error::container(format!("--user {u}: expected UID[:GID]")))?,
+            );
+        }
+    }
+    if !o.additional_gids.is_empty() {
+        user.set_additional_gids(Some(o.additional_gids.clone()));
+    }
+    p.set_user(user);
+    if o.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if !o.cap.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        let add: Vec<Capability> = o
+            .cap
+            .iter()
+            .map(|c| {
+                serde_json::from_value(serde_json::Value::from(c.as_str()))
+                    .map_err(|_| Error::container(format!("--cap {c}: unknown capability")))
+            })
+            .collect::<Result<_>>()?;
+        let extend = |s: &Option<oci_spec::runtime::Capabilities>| {
+            let mut s = s.clone().unwrap_or_default();
+            s.extend(add.iter().copied());
+            Some(s)
+        };
+        caps = LinuxCapabilities::default()
+            .set_bounding(extend(caps.bounding()))
+            .clone()
+            .set_effective(extend(caps.effective()))
+            .clone()
+            .set_permitted(extend(caps.permitted()))
+            .clone()
+            .set_inheritable(extend(caps.inheritable()))
+            .clone()
+            .set_ambient(extend(caps.ambient()))
+            .clone();
+        p.set_capabilities(Some(caps));
+    }
+    Ok(p)
 }

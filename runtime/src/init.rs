@@ -82,6 +82,10 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
     // of anything in the container's pid namespace.
     sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     a.chan.expect(&Msg::Continue)?;
+    if ns.creates(T::Cgroup) {
+        nix::sched::unshare(crate::namespaces::flag(T::Cgroup))
+            .ctx(|| "unshare cgroup namespace")?;
+    }
     let userns = ns.creates(T::User);
     if userns {
         let root = nix::unistd::Uid::from_raw(0);

@@ -103,13 +103,14 @@ impl Namespaces {
         self.list.iter().any(|n| n.0 == t && n.1.is_some())
     }
 
-    /// `CLONE_NEW*` flags for the namespaces created at clone time. The time namespace is
-    /// left out: its offsets must be written before any process enters it, so the init
-    /// unshares it itself (see `init.rs`).
+    /// `CLONE_NEW*` flags for the namespaces created at clone time. Two are left to the
+    /// init: time (its offsets must be written before any process enters it) and cgroup
+    /// (its root is the cgroup the init is in when it is made, so it is made only once the
+    /// init has been moved into the container's cgroup).
     pub fn clone_flags(&self) -> CloneFlags {
         self.list
             .iter()
-            .filter(|n| n.1.is_none() && n.0 != T::Time)
+            .filter(|n| n.1.is_none() && n.0 != T::Time && n.0 != T::Cgroup)
             .fold(CloneFlags::empty(), |f, n| f | flag(n.0))
     }
 
