@@ -24,9 +24,12 @@
 //! init died; the parent reports its wait status. docs/handoff.md has the full story.
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{recvmsg, sendmsg, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Error, Result};
@@ -42,6 +45,9 @@ pub enum Msg {
     RunHooks,
     /// parent -> init: those hooks succeeded.
     HooksDone,
+    /// init (or exec'd process) -> parent: the seccomp user-notification fd, attached with
+    /// SCM_RIGHTS, for the parent to hand to the agent at `linux.seccomp.listenerPath`.
+    SeccompListener,
     /// init -> parent: the container is created and waits for `start`.
     Ready,
     /// init -> parent: setup failed; the message names what and where.
@@ -74,12 +80,21 @@ impl Channel {
 
     /// Sends one message.
     pub fn send(&self, msg: &Msg) -> Result<()> {
+        self.send_with(msg, &[])
+    }
+
+    /// Sends one message with `fd` attached (SCM_RIGHTS).
+    pub fn send_fd(&self, msg: &Msg, fd: BorrowedFd<'_>) -> Result<()> {
+        self.send_with(msg, &[ControlMessage::ScmRights(&[fd.as_raw_fd()])])
+    }
+
+    fn send_with(&self, msg: &Msg, cmsgs: &[ControlMessage<'_>]) -> Result<()> {
         let buf = serde_json::to_vec(msg)
             .map_err(|e| Error::container(format!("encode sync message: {e}")))?;
         sendmsg::<()>(
             self.fd.as_raw_fd(),
             &[IoSlice::new(&buf)],
-            &[],
+            cmsgs,
             MsgFlags::MSG_NOSIGNAL,
             None,
         )
@@ -87,18 +102,37 @@ impl Channel {
         Ok(())
     }
 
-    /// Receives one message; `None` when the other end closed the channel.
+    /// Receives one message; `None` when the other end closed the channel. An fd sent with
+    /// the message is closed; use [`Channel::recv_fd`] where one is expected.
     pub fn recv(&self) -> Result<Option<Msg>> {
+        Ok(self.recv_fd()?.map(|(m, _)| m))
+    }
+
+    /// Receives one message and the fd attached to it, if any.
+    pub fn recv_fd(&self) -> Result<Option<(Msg, Option<OwnedFd>)>> {
         let mut buf = [0u8; 8192];
-        let n = loop {
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let (n, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
             match recvmsg::<()>(
                 self.fd.as_raw_fd(),
                 &mut iov,
-                None,
+                Some(&mut space),
                 MsgFlags::MSG_CMSG_CLOEXEC,
             ) {
-                Ok(m) => break m.bytes,
+                Ok(m) => {
+                    let mut fd = None;
+                    for c in m.cmsgs().ctx(|| "receive on init sync channel")? {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            for f in fds {
+                                // SAFETY: SCM_RIGHTS gave us a new fd that nobody else owns.
+                                let owned = unsafe { OwnedFd::from_raw_fd(f) };
+                                fd.get_or_insert(owned);
+                            }
+                        }
+                    }
+                    break (m.bytes, fd);
+                }
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(e).ctx(|| "receive on init sync channel"),
             }
@@ -106,9 +140,9 @@ impl Channel {
         if n == 0 {
             return Ok(None);
         }
-        serde_json::from_slice(&buf[..n])
-            .map(Some)
-            .map_err(|e| Error::container(format!("bad sync message: {e}")))
+        let msg = serde_json::from_slice(&buf[..n])
+            .map_err(|e| Error::container(format!("bad sync message: {e}")))?;
+        Ok(Some((msg, fd)))
     }
 
     /// Receives a message and requires it to be `want`; an `Error` from the other side is

@@ -151,6 +151,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         .as_ref()
         .ok_or_else(|| Error::container("cgroup manager missing"))?;
     let cg_fd = cg_ref.clone_into_fd().map(|f| f.as_raw_fd());
+    let listener = seccomp.as_ref().and_then(|s| s.listener().cloned());
     let flags = ns.clone_flags().bits() as u64;
     let close_first = vec![
         guard.dir.as_ref().map_or(-1, |d| d.lock_fd()),
@@ -240,8 +241,22 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
     parent_chan.send(&Msg::Continue)?;
     let hooks = bundle.spec.hooks().clone().unwrap_or_default();
     loop {
-        match parent_chan.recv()? {
+        let (msg, fd) = match parent_chan.recv_fd()? {
+            Some((m, fd)) => (Some(m), fd),
+            None => (None, None),
+        };
+        match msg {
             Some(Msg::Ready) => break,
+            Some(Msg::SeccompListener) => {
+                let st = crate::seccomp::notify::state(
+                    &o.id,
+                    oci_spec::runtime::ContainerState::Creating,
+                    pid,
+                    &bundle.dir,
+                    bundle.spec.annotations().clone().unwrap_or_default(),
+                );
+                crate::seccomp::notify::deliver(listener.as_ref(), fd, pid, st)?;
+            }
             Some(Msg::RunHooks) => {
                 let st = state_for_hooks(&o.id, "creating", pid, &bundle.dir, &bundle.spec);
                 hooks::run("prestart", hooks.prestart().as_ref(), &st)?;

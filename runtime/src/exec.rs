@@ -142,7 +142,7 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
         }
         let cwd = open_in_root(root.as_fd(), p.cwd(), OFlag::O_PATH | OFlag::O_DIRECTORY)
             .ctx(|| format!("process.cwd {}", p.cwd().display()))?;
-        let launch = process::prepare(&p, &caps, userns, cwd, &[])?;
+        let launch = process::prepare(&p, &caps, userns, cwd, &[], seccomp.as_ref(), chan)?;
         sys::prctl(libc::PR_SET_PDEATHSIG, 0).ctx(|| "prctl(PR_SET_PDEATHSIG, 0)")?;
         Ok(launch)
     };
@@ -166,12 +166,7 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
             match r {
                 Ok(None) => {
                     let err = match setup(&child_chan) {
-                        Ok(l) => process::launch(
-                            &l,
-                            o.preserve_fds,
-                            &[child_chan.raw_fd()],
-                            seccomp.as_ref(),
-                        ),
+                        Ok(l) => process::launch(&l, o.preserve_fds, &[child_chan.raw_fd()]),
                         Err(e) => e,
                     };
                     let _ = child_chan.send(&Msg::Error(err.to_string()));
@@ -217,10 +212,27 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
         mask.thread_block().ctx(|| "block signals")?;
     }
     parent_chan.send(&Msg::Continue).map_err(fail)?;
-    match parent_chan.recv().map_err(fail)? {
-        None => {}
-        Some(Msg::Error(e)) => return Err(fail(Error::Init(e))),
-        Some(m) => return Err(fail(Error::container(format!("exec: unexpected {m:?}")))),
+    let listener = seccomp.as_ref().and_then(|s| s.listener().cloned());
+    loop {
+        match parent_chan.recv_fd().map_err(fail)? {
+            None => break,
+            Some((Msg::SeccompListener, fd)) => {
+                let cs = match status {
+                    Status::Created => oci_spec::runtime::ContainerState::Created,
+                    _ => oci_spec::runtime::ContainerState::Running,
+                };
+                let s = crate::seccomp::notify::state(
+                    &st.id,
+                    cs,
+                    st.pid,
+                    &st.bundle,
+                    st.annotations.clone(),
+                );
+                crate::seccomp::notify::deliver(listener.as_ref(), fd, pid, s).map_err(fail)?;
+            }
+            Some((Msg::Error(e), _)) => return Err(fail(Error::Init(e))),
+            Some((m, _)) => return Err(fail(Error::container(format!("exec: unexpected {m:?}")))),
+        }
     }
     let master: Option<OwnedFd> = relay_end.map(|r| tty::recv_fd(r.as_fd())).transpose()?;
     if let Some(pf) = &o.pid_file {

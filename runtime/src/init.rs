@@ -188,7 +188,15 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
             Err(e) => return Err(e).ctx(|| "join a new session keyring"),
         }
     }
-    let launch = process::prepare(p, &a.caps, userns, cwd, &a.extra_env)?;
+    let launch = process::prepare(
+        p,
+        &a.caps,
+        userns,
+        cwd,
+        &a.extra_env,
+        a.seccomp.as_ref(),
+        &a.chan,
+    )?;
     phase("process", t);
     Ok(launch)
 }
@@ -240,7 +248,7 @@ fn finish(a: &InitArgs<'_>, exec: process::Launch) -> Error {
         }
     }
     let own = [a.chan.raw_fd(), a.fifo.as_raw_fd()];
-    process::launch(&exec, a.preserve_fds, &own, a.seccomp.as_ref())
+    process::launch(&exec, a.preserve_fds, &own)
 }
 
 /// The state JSON hooks running inside the container get.

@@ -15,7 +15,9 @@ use oci_spec::runtime::{
     PosixRlimitType as R, Process, User,
 };
 
+use crate::channel::{Channel, Msg};
 use crate::error::{Context, Error, Result};
+use crate::seccomp::{Program, Stage};
 use crate::sys;
 
 /// The personality(2) value for `linux.personality`.
@@ -278,29 +280,49 @@ fn io_text(e: &std::io::Error) -> String {
     }
 }
 
-/// A program ready to start: its checked path, argv and envp.
+/// A program ready to start: its checked path, argv and envp, and the seccomp filter when
+/// it is to be loaded right before execve.
 pub struct Launch {
     pub path: PathBuf,
     pub args: Vec<CString>,
     pub env: Vec<CString>,
+    pub seccomp: Option<Program>,
+}
+
+/// Loads `prog` if `stage` is when it belongs, and sends a listener fd to the runtime at once
+/// (a notifying syscall made before the agent has the fd would block forever).
+fn load_seccomp(prog: Option<&Program>, nnp: bool, stage: Stage, chan: &Channel) -> Result<()> {
+    let Some(prog) = prog.filter(|p| p.stage(nnp) == stage) else {
+        return Ok(());
+    };
+    if let Some(fd) = prog.install()? {
+        chan.send_fd(&Msg::SeccompListener, fd.as_fd())?;
+    }
+    Ok(())
 }
 
 /// The part of process setup that `create`'s init and `exec` share, in runc's order:
 /// rlimits, no_new_privs, bounding set, user switch, capabilities, working directory,
 /// umask, environment, and the lookup of the program (so a missing one is reported to the
-/// caller of create/exec, not discovered after it returned).
+/// caller of create/exec, not discovered after it returned). The seccomp filter is loaded
+/// where [`Program::stage`] says: before the user switch without no_new_privs (it needs
+/// CAP_SYS_ADMIN then), at the end with a listener, else left to [`launch`].
 pub fn prepare(
     p: &Process,
     caps: &CapSets,
     userns: bool,
     cwd: OwnedFd,
     extra_env: &[String],
+    seccomp: Option<&Program>,
+    chan: &Channel,
 ) -> Result<Launch> {
     set_rlimits(p)?;
-    if p.no_new_privileges().unwrap_or(false) {
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    if nnp {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ctx(|| "process.noNewPrivileges: prctl")?;
     }
     caps.drop_bounding()?;
+    load_seccomp(seccomp, nnp, Stage::BeforeUserSwitch, chan)?;
     switch_user(p.user(), userns)?;
     caps.apply()?;
     // fchdir as the container user to an fd resolved inside the root: a cwd such as
@@ -316,22 +338,23 @@ pub fn prepare(
         .first()
         .ok_or_else(|| Error::config("process.args", "empty"))?;
     let path = find_executable(arg0, &env)?;
-    Ok(Launch {
+    let launch = Launch {
         path,
         args: cstrings("process.args", &args)?,
         env: cstrings("process.env", &env)?,
-    })
+        seccomp: seccomp
+            .filter(|s| s.stage(nnp) == Stage::BeforeExec)
+            .cloned(),
+    };
+    load_seccomp(seccomp, nnp, Stage::EndOfSetup, chan)?;
+    Ok(launch)
 }
 
 /// The last steps before the program runs: only fds 0-2 and the preserved range
 /// `3..3+preserve_fds` (minus hull's own `own` fds) stay open across execve, signal
-/// dispositions are reset, the seccomp filter goes in, then execve. Returns only on failure.
-pub fn launch(
-    l: &Launch,
-    preserve_fds: u32,
-    own: &[RawFd],
-    seccomp: Option<&crate::seccomp::Program>,
-) -> Error {
+/// dispositions are reset, the seccomp filter goes in (if [`prepare`] left it for here),
+/// then execve. Returns only on failure.
+pub fn launch(l: &Launch, preserve_fds: u32, own: &[RawFd]) -> Error {
     let first = 3 + preserve_fds;
     if let Err(e) = sys::cloexec_from(first) {
         return Error::Sys {
@@ -350,7 +373,7 @@ pub fn launch(
         }
     }
     sys::reset_signals();
-    if let Some(prog) = seccomp {
+    if let Some(prog) = &l.seccomp {
         // As late as possible, after no_new_privs: the filter then covers only the program.
         if let Err(e) = prog.install() {
             return e;

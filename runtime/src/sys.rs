@@ -515,3 +515,43 @@ pub fn dup2(from: BorrowedFd<'_>, to: RawFd) -> io::Result<()> {
     // fds 0-2 as OwnedFd in hull, so nothing is closed behind an owner's back.
     cvt(unsafe { libc::dup2(from.as_raw_fd(), to) } as libc::c_long).map(drop)
 }
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog): loads a classic-BPF filter into the calling
+/// thread. Returns the user-notification listener when `flags` asks for one
+/// (SECCOMP_FILTER_FLAG_NEW_LISTENER).
+pub fn seccomp_set_mode_filter(
+    flags: u32,
+    filter: &[crate::seccomp::bpf::SockFilter],
+) -> io::Result<Option<OwnedFd>> {
+    const SECCOMP_SET_MODE_FILTER: libc::c_long = 1;
+    const NEW_LISTENER: u32 = 8;
+    let insns: Vec<libc::sock_filter> = filter
+        .iter()
+        .map(|i| libc::sock_filter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect();
+    let len = u16::try_from(insns.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?;
+    let prog = libc::sock_fprog {
+        len,
+        filter: insns.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points at `insns`, a valid array of `len` instructions that outlives
+    // the call; the kernel copies the program and only reads through the pointers.
+    let r = cvt(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags as libc::c_ulong,
+            &prog as *const libc::sock_fprog,
+        )
+    })?;
+    if flags & NEW_LISTENER == 0 {
+        return Ok(None);
+    }
+    // SAFETY: with NEW_LISTENER the kernel returns a new fd that nobody else owns.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(r as RawFd) }))
+}
