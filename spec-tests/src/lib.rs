@@ -1,1 +1,549 @@
+//! The conformance suite's harness: builds busybox bundles, drives the real `hull` binary, and
+//! checks after every container that nothing was left behind.
+//!
+//! Each test makes a [`Container`]: a unique id (`hull-<test>-<pid>-<n>`), its own `--root`, and
+//! a bundle whose rootfs holds busybox plus the static `checker` (spec-tests/checker) at
+//! `/bin/checker`, with `hull spec`'s default config (terminal off, `args: ["true"]`). Dropping
+//! it force-deletes the container, removes its files, and panics if a mount, cgroup directory or
+//! process of it survived, so a leak fails the test that caused it.
+//!
+//! Binaries come from the environment (`hack/test.sh` sets both):
+//! - `HULL`: the runtime under test (default: `target/release/hull` of this workspace);
+//! - `HULL_CHECKER`: the static checker (default: the path `hack/test.sh` builds it to).
 
+use std::io::{Read, Write};
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Where every test's files live; the leak check at the end of `hack/test.sh` looks here too.
+pub const BASE: &str = "/tmp/hull-spec";
+
+/// Longest any single hull command may take before the test fails (and the command is killed).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The hull binary under test.
+pub fn hull_bin() -> PathBuf {
+    std::env::var_os("HULL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/release/hull"))
+}
+
+/// The static checker binary put into every rootfs.
+pub fn checker_bin() -> PathBuf {
+    std::env::var_os("HULL_CHECKER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            workspace().join("target/checker/x86_64-unknown-linux-gnu/release/checker")
+        })
+}
+
+/// The host's busybox (must be the static one from busybox-static).
+pub fn busybox_bin() -> PathBuf {
+    for p in ["/bin/busybox", "/usr/bin/busybox"] {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!("busybox not found: run hack/deps.sh (busybox-static)");
+}
+
+/// What a finished command printed and how it ended.
+#[derive(Debug, Clone)]
+pub struct Out {
+    /// Exit code, or 128 + signal when killed by one.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The command line, for failure messages.
+    pub cmd: String,
+}
+
+impl Out {
+    /// Asserts exit 0 and returns self.
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(
+            self.code, 0,
+            "`{}` failed (exit {}):\nstdout: {}\nstderr: {}",
+            self.cmd, self.code, self.stdout, self.stderr
+        );
+        self
+    }
+    /// Asserts a non-zero exit and returns self.
+    #[track_caller]
+    pub fn fails(&self) -> &Self {
+        assert_ne!(
+            self.code, 0,
+            "`{}` unexpectedly succeeded:\nstdout: {}\nstderr: {}",
+            self.cmd, self.stdout, self.stderr
+        );
+        self
+    }
+    /// Asserts that stderr contains `s`.
+    #[track_caller]
+    pub fn stderr_has(&self, s: &str) -> &Self {
+        assert!(
+            self.stderr.contains(s),
+            "`{}`: stderr lacks {s:?}:\nstderr: {}\nstdout: {}",
+            self.cmd,
+            self.stderr,
+            self.stdout
+        );
+        self
+    }
+    /// stdout without the trailing newline.
+    pub fn out(&self) -> &str {
+        self.stdout.trim_end_matches('\n')
+    }
+}
+
+/// Runs `cmd` with `stdin` fed to it, its stdout and stderr going to fresh files (not pipes:
+/// a container created by the command inherits them and may keep them open for its life),
+/// killing it after the timeout.
+pub fn run_cmd(cmd: Command, stdin: Option<&[u8]>) -> Out {
+    let d = tempdir("out");
+    let o = run_cmd_to(cmd, stdin, &d.join("stdout"), &d.join("stderr"));
+    let _ = std::fs::remove_dir_all(&d);
+    o
+}
+
+/// [`run_cmd`] with stdout and stderr written to the given files (truncated first).
+pub fn run_cmd_to(mut cmd: Command, stdin: Option<&[u8]>, stdout: &Path, stderr: &Path) -> Out {
+    let desc = format!("{cmd:?}");
+    let file =
+        |p: &Path| std::fs::File::create(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(file(stdout))
+    .stderr(file(stderr));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {desc}: {e}"));
+    if let Some(mut w) = child.stdin.take() {
+        let data = stdin.unwrap_or_default().to_vec();
+        std::thread::spawn(move || {
+            let _ = w.write_all(&data);
+        });
+    }
+    let t = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if t.elapsed() < COMMAND_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(2))
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("`{desc}` did not finish within {COMMAND_TIMEOUT:?}");
+            }
+            Err(e) => panic!("wait {desc}: {e}"),
+        }
+    };
+    use std::os::unix::process::ExitStatusExt;
+    let code = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    Out {
+        code,
+        stdout: read(stdout),
+        stderr: read(stderr),
+        cmd: desc,
+    }
+}
+
+/// Makes a rootfs with busybox (every applet linked in /bin), `/bin/checker`, and minimal
+/// `/etc/passwd` and `/etc/group`.
+pub fn make_rootfs(rootfs: &Path) {
+    for d in [
+        "bin",
+        "etc",
+        "dev",
+        "proc",
+        "sys",
+        "tmp",
+        "root",
+        "home/user",
+    ] {
+        std::fs::create_dir_all(rootfs.join(d)).expect("mkdir in rootfs");
+    }
+    let bb = busybox_bin();
+    std::fs::copy(&bb, rootfs.join("bin/busybox")).expect("copy busybox");
+    let list = Command::new(&bb)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            let _ = symlink("busybox", rootfs.join("bin").join(applet));
+        }
+    }
+    let checker = checker_bin();
+    std::fs::copy(&checker, rootfs.join("bin/checker")).unwrap_or_else(|e| {
+        panic!(
+            "copy {}: {e} (build it with hack/test.sh, or set HULL_CHECKER)",
+            checker.display()
+        )
+    });
+    std::fs::write(
+        rootfs.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+    )
+    .expect("passwd");
+    std::fs::write(
+        rootfs.join("etc/group"),
+        "root:x:0:\ntty:x:5:\nuser:x:1000:\nextra:x:2000:user\nnogroup:x:65534:\n",
+    )
+    .expect("group");
+}
+
+/// `hull spec`'s default config, made runnable without a terminal: `args: ["true"]`.
+pub fn default_config() -> Value {
+    let dir = tempdir("spec");
+    let o = run_cmd(
+        {
+            let mut c = Command::new(hull_bin());
+            c.arg("spec").current_dir(&dir);
+            c
+        },
+        None,
+    );
+    o.ok();
+    let text = std::fs::read_to_string(dir.join("config.json")).expect("read spec");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut v: Value = serde_json::from_str(&text).expect("spec json");
+    v["process"]["terminal"] = Value::Bool(false);
+    v["process"]["args"] = serde_json::json!(["true"]);
+    v
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh, unique directory under [`BASE`].
+pub fn tempdir(tag: &str) -> PathBuf {
+    let n = SEQ.fetch_add(1, Ordering::SeqCst);
+    let d = Path::new(BASE).join(format!("{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir tempdir");
+    d
+}
+
+/// One test's container: its id, `--root`, bundle and config. See the module docs.
+pub struct Container {
+    pub id: String,
+    /// The `--root` state directory, private to this container.
+    pub root: PathBuf,
+    /// The bundle directory (config.json + rootfs/).
+    pub bundle: PathBuf,
+    /// The config written to the bundle by [`Container::write_config`] (and `create`/`run`).
+    pub config: Value,
+    base: PathBuf,
+    pids: std::cell::RefCell<Vec<i32>>,
+}
+
+impl Container {
+    /// A new container named after `test` (letters, digits, `-`).
+    pub fn new(test: &str) -> Container {
+        let base = tempdir(test);
+        let id = base
+            .file_name()
+            .map(|n| format!("hull-{}", n.to_string_lossy()))
+            .unwrap_or_default();
+        let bundle = base.join("bundle");
+        make_rootfs(&bundle.join("rootfs"));
+        Container {
+            id,
+            root: base.join("root"),
+            bundle,
+            config: default_config(),
+            base,
+            pids: Default::default(),
+        }
+    }
+
+    /// The rootfs directory on the host.
+    pub fn rootfs(&self) -> PathBuf {
+        self.bundle.join("rootfs")
+    }
+
+    /// Sets `process.args`.
+    pub fn args(&mut self, args: &[&str]) -> &mut Self {
+        self.config["process"]["args"] = serde_json::json!(args);
+        self
+    }
+
+    /// Sets `process.args` to `sh -c SCRIPT`.
+    pub fn sh(&mut self, script: &str) -> &mut Self {
+        self.args(&["sh", "-c", script])
+    }
+
+    /// Writes `self.config` as the bundle's config.json.
+    pub fn write_config(&self) {
+        let text = serde_json::to_string_pretty(&self.config).expect("encode config");
+        std::fs::write(self.bundle.join("config.json"), text).expect("write config.json");
+    }
+
+    /// A `hull --root <root>` command, for callers that set up their own stdio.
+    pub fn hull_cmd(&self) -> Command {
+        let mut c = Command::new(hull_bin());
+        c.arg("--root").arg(&self.root);
+        c
+    }
+
+    /// Runs `hull --root <root> ARGS...` and captures its output.
+    pub fn hull(&self, args: &[&str]) -> Out {
+        let mut c = self.hull_cmd();
+        c.args(args);
+        run_cmd(c, None)
+    }
+
+    /// Writes the config, then `hull create --bundle <bundle> <id>` plus `extra` flags.
+    pub fn create_with(&self, extra: &[&str]) -> Out {
+        self.write_config();
+        let b = self.bundle.display().to_string();
+        let mut a = vec!["create", "--bundle", &b];
+        a.extend_from_slice(extra);
+        a.push(&self.id);
+        let mut c = self.hull_cmd();
+        c.args(&a);
+        let o = run_cmd_to(
+            c,
+            None,
+            &self.base.join("stdout"),
+            &self.base.join("stderr"),
+        );
+        if o.code == 0 {
+            self.remember_pid();
+        }
+        o
+    }
+
+    /// What the created container has written to its stdout so far (create's stdout is its).
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.base.join("stdout")).unwrap_or_default())
+            .into_owned()
+    }
+
+    /// Writes the config and creates the container.
+    pub fn create(&self) -> Out {
+        self.create_with(&[])
+    }
+
+    /// `hull start <id>`.
+    pub fn start(&self) -> Out {
+        self.hull(&["start", &self.id])
+    }
+
+    /// Writes the config and runs the container in the foreground (`hull run`), returning
+    /// what the container printed and its exit status.
+    pub fn run(&self) -> Out {
+        self.write_config();
+        let b = self.bundle.display().to_string();
+        self.hull(&["run", "--bundle", &b, &self.id])
+    }
+
+    /// Writes the config and starts `hull run` in the background (stdout/stderr to this
+    /// container's files, see [`Container::stdout`]); finish it with [`wait_child`].
+    pub fn spawn_run(&self, extra: &[&str]) -> std::process::Child {
+        self.write_config();
+        let f = |n: &str| std::fs::File::create(self.base.join(n)).expect("output file");
+        let mut c = self.hull_cmd();
+        c.arg("run")
+            .arg("--bundle")
+            .arg(&self.bundle)
+            .args(extra)
+            .arg(&self.id);
+        c.stdin(Stdio::null())
+            .stdout(f("stdout"))
+            .stderr(f("stderr"));
+        c.spawn().expect("spawn hull run")
+    }
+
+    /// `hull state <id>` parsed; panics if it fails.
+    pub fn state(&self) -> Value {
+        let o = self.hull(&["state", &self.id]);
+        o.ok();
+        serde_json::from_str(&o.stdout)
+            .unwrap_or_else(|e| panic!("state is not JSON ({e}): {}", o.stdout))
+    }
+
+    /// The `status` field of `hull state`.
+    pub fn status(&self) -> String {
+        self.state()["status"].as_str().unwrap_or("").to_string()
+    }
+
+    /// Waits until the status is `want`, failing the test after 10 s. A container that does
+    /// not exist yet is waited for too.
+    #[track_caller]
+    pub fn wait_status(&self, want: &str) {
+        let t = Instant::now();
+        loop {
+            // Not existing yet (a background `run` still creating) reads as "".
+            let o = self.hull(&["state", &self.id]);
+            let s = serde_json::from_str::<Value>(&o.stdout)
+                .ok()
+                .and_then(|v| v["status"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            if s == want {
+                return;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "status stayed {s:?}, wanted {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The init's host pid (from `hull state`).
+    pub fn pid(&self) -> i32 {
+        self.state()["pid"].as_i64().unwrap_or(0) as i32
+    }
+
+    fn remember_pid(&self) {
+        let o = self.hull(&["state", &self.id]);
+        if let Ok(v) = serde_json::from_str::<Value>(&o.stdout) {
+            if let Some(p) = v["pid"].as_i64().filter(|p| *p > 0) {
+                self.pids.borrow_mut().push(p as i32);
+            }
+        }
+    }
+
+    /// Writes a file into the rootfs (parents created).
+    pub fn put(&self, path: &str, contents: &str) {
+        let p = self.rootfs().join(path.trim_start_matches('/'));
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(&p, contents).expect("write file in rootfs");
+    }
+
+    /// A scratch directory of this test's own (removed with the container).
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let d = self.base.join(name);
+        std::fs::create_dir_all(&d).expect("mkdir scratch");
+        d
+    }
+
+    /// What this container left behind after `delete --force`: mounts under its directory,
+    /// cgroup directories named after its id, live processes it created.
+    pub fn leaks(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let base = self.base.display().to_string();
+        if let Ok(mi) = std::fs::read_to_string("/proc/self/mountinfo") {
+            v.extend(
+                mi.lines()
+                    .filter(|l| l.contains(&base))
+                    .map(|l| format!("mount: {l}")),
+            );
+        }
+        v.extend(
+            find_cgroups(&self.id)
+                .into_iter()
+                .map(|p| format!("cgroup: {}", p.display())),
+        );
+        for pid in self.pids.borrow().iter() {
+            if process_alive(*pid) {
+                v.push(format!("process: {pid} still running"));
+            }
+        }
+        v
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if self.root.join(&self.id).exists() {
+            self.remember_pid();
+            let o = self.hull(&["delete", "--force", &self.id]);
+            if o.code != 0 && !std::thread::panicking() {
+                panic!("cleanup: delete --force {} failed: {}", self.id, o.stderr);
+            }
+        }
+        // Processes may take a moment to be reaped after SIGKILL.
+        let t = Instant::now();
+        let mut leaks = self.leaks();
+        while !leaks.is_empty() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+            leaks = self.leaks();
+        }
+        if leaks.is_empty() || !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.base);
+        }
+        if !leaks.is_empty() && !std::thread::panicking() {
+            panic!("container {} left behind:\n{}", self.id, leaks.join("\n"));
+        }
+    }
+}
+
+/// Waits for a child (failing the test after the command timeout); returns its exit code, or
+/// 128 + signal.
+pub fn wait_child(child: &mut std::process::Child) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    let t = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)),
+            Ok(None) if t.elapsed() < COMMAND_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("child {} did not finish in time", child.id());
+            }
+        }
+    }
+}
+
+/// Whether `pid` is alive (a zombie counts as gone).
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s
+            .rsplit_once(')')
+            .map(|(_, r)| r.trim_start().starts_with('Z'))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Cgroup directories (up to four levels under each hierarchy) whose name contains `name`.
+pub fn find_cgroups(name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    fn walk(d: &Path, depth: u32, name: &str, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if !e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                continue;
+            }
+            if e.file_name().to_string_lossy().contains(name) {
+                out.push(p.clone());
+            }
+            if depth > 0 {
+                walk(&p, depth - 1, name, out);
+            }
+        }
+    }
+    walk(Path::new("/sys/fs/cgroup"), 4, name, &mut out);
+    out
+}
+
+/// Reads everything from `r` as a string (for pipes set up by tests).
+pub fn read_all(mut r: impl Read) -> String {
+    let mut s = String::new();
+    let _ = r.read_to_string(&mut s);
+    s
+}

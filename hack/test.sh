@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The README's test command, and what CI runs: installs dependencies, builds hull and the
+# static checker, runs the unit tests, the conformance suite (spec-tests/) against the built
+# binary, then checks the machine for anything the tests left behind. Needs root.
+#   HULL_TEST_FILTER=NAME   run only spec-tests whose name contains NAME
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+stage() { printf '\n==> %s\n' "$*"; }
+
+stage "dependencies"
+hack/deps.sh
+
+stage "build: hull (release) and the static checker"
+cargo build --release -p hull
+# The checker runs inside busybox rootfs without a libc: link it statically. An explicit
+# --target keeps RUSTFLAGS away from build scripts and proc macros.
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --release -p hull-checker \
+  --target x86_64-unknown-linux-gnu --target-dir target/checker
+export HULL=$root/target/release/hull
+export HULL_CHECKER=$root/target/checker/x86_64-unknown-linux-gnu/release/checker
+
+stage "lint"
+cargo fmt --all -- --check
+cargo clippy --all-targets -q -- -D warnings
+
+stage "unit tests"
+cargo test -p hull
+
+stage "conformance suite (spec-tests) on this host ($(stat -fc %T /sys/fs/cgroup) at /sys/fs/cgroup)"
+rm -rf /tmp/hull-spec
+cargo test -p spec-tests -- ${HULL_TEST_FILTER:-}
+
+stage "leak check"
+hack/leaks.sh
