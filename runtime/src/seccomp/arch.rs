@@ -64,6 +64,13 @@ impl Abi {
         }
     }
 
+    /// Names libseccomp knows although no ABI here has a syscall of that name: i386 reaches
+    /// them only through `socketcall(2)`, which profiles list separately (Docker's does). They
+    /// resolve to nothing, silently, as with runc.
+    pub fn multiplexed_only(name: &str) -> bool {
+        matches!(name, "recv" | "send")
+    }
+
     fn table(self) -> &'static [(&'static str, u32)] {
         match self {
             Abi::X86_64 => syscalls::X86_64,

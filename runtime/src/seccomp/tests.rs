@@ -462,3 +462,34 @@ fn the_kernel_agrees() {
         }
     }
 }
+
+/// The profile dockerd 20.10 sent for `docker run` (spec-tests/fixtures/README.md).
+#[test]
+fn dockers_default_profile() {
+    let f: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../spec-tests/fixtures/docker-20.10-default.json"
+    ))
+    .expect("fixture");
+    let c = build(f["linux.seccomp"].clone());
+    assert!(c.unknown.is_empty(), "{:?}", c.unknown);
+    assert!(c.filter.len() < 2000, "{} instructions", c.filter.len());
+    let eperm = RET_ERRNO | libc::EPERM as u32;
+    let v = |abi, name, a0| verdict(&c, abi, name, [a0, 0, 0, 0, 0, 0]);
+    for abi in Abi::ALL {
+        assert_eq!(v(abi, "read", 0), RET_ALLOW, "{abi:?}");
+        assert_eq!(v(abi, "clone3", 0), RET_ERRNO | 38, "{abi:?}");
+        for blocked in ["unshare", "mount", "keyctl", "bpf", "setns", "reboot"] {
+            assert_eq!(v(abi, blocked, 0), eperm, "{blocked} on {abi:?}");
+        }
+        assert_eq!(v(abi, "personality", 0), RET_ALLOW);
+        assert_eq!(v(abi, "personality", 1), eperm);
+    }
+    // clone: allowed unless a namespace flag is in the mask (on 32-bit ABIs too).
+    let sigchld = libc::SIGCHLD as u64;
+    let newuser = libc::CLONE_NEWUSER as u64;
+    assert_eq!(v(Abi::X86_64, "clone", sigchld), RET_ALLOW);
+    assert_eq!(v(Abi::X86_64, "clone", sigchld | newuser), eperm);
+    assert_eq!(v(Abi::X86, "socketcall", 1), RET_ALLOW);
+    // A syscall newer than the profile: ENOSYS, not EPERM.
+    assert_eq!(raw(&c, Abi::X86_64.audit_arch(), 600, Z), RET_ERRNO | 38);
+}
