@@ -28,12 +28,12 @@ use crate::{cgroups, sys, tty};
 
 /// `hull exec`.
 pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
-    if o.apparmor.as_deref().is_some_and(|a| !a.is_empty()) {
+    if o.apparmor.as_deref().is_some_and(|a| !a.is_empty()) && !crate::lsm::apparmor_enabled() {
         return Err(Error::container(
             "--apparmor: AppArmor is not enabled on this host",
         ));
     }
-    if o.process_label.as_deref().is_some_and(|l| !l.is_empty()) {
+    if o.process_label.as_deref().is_some_and(|l| !l.is_empty()) && !crate::lsm::selinux_enabled() {
         return Err(Error::container(
             "--process-label: SELinux is not enabled on this host",
         ));
@@ -55,6 +55,7 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
     }
     let config = dir.load_config()?;
     let p = build_process(o, &config)?;
+    crate::lsm::check_process(&p)?;
     if p.terminal().unwrap_or(false) && o.detach && o.console_socket.is_none() {
         return Err(Error::container(
             "cannot allocate tty if hull will detach without setting console socket",
@@ -137,6 +138,11 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
             std::io::Write::write_all(&mut std::fs::File::from(f), adj.to_string().as_bytes())
                 .ctx(|| "process.oomScoreAdj")?;
         }
+        crate::lsm::apply(
+            procfs.as_fd(),
+            o.apparmor.as_deref().or(p.apparmor_profile().as_deref()),
+            o.process_label.as_deref().or(p.selinux_label().as_deref()),
+        )?;
         if let Some(c) = &console {
             tty::setup(root.as_fd(), c, console_size, false)?;
         }

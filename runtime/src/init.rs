@@ -176,6 +176,11 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
         write_proc(procfs.as_fd(), "self/oom_score_adj", &adj.to_string())
             .map_err(|e| with_field("process.oomScoreAdj", e))?;
     }
+    crate::lsm::apply(
+        procfs.as_fd(),
+        p.apparmor_profile().as_deref(),
+        p.selinux_label().as_deref(),
+    )?;
     drop(procfs);
     if let Some(pers) = linux.personality() {
         process::set_personality(pers)?;
@@ -293,7 +298,7 @@ fn open_host_procfs() -> Result<OwnedFd> {
 }
 
 /// Writes `value` to `rel` under the verified procfs, refusing symlinks and magic links.
-fn write_proc(procfs: BorrowedFd<'_>, rel: &str, value: &str) -> Result<()> {
+pub(crate) fn write_proc(procfs: BorrowedFd<'_>, rel: &str, value: &str) -> Result<()> {
     const RESOLVE_BENEATH: u64 = 0x08;
     let resolve = RESOLVE_BENEATH | sys::RESOLVE_NO_MAGICLINKS | sys::RESOLVE_NO_XDEV;
     let rel = resolve_self(procfs, rel)?;

@@ -8,7 +8,8 @@
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
 //! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`hooks`]:
-//!   the pieces of container setup; [`cgroups`], [`seccomp`]: resource control and filtering.
+//!   the pieces of container setup; [`cgroups`], [`seccomp`]: resource control and filtering;
+//!   [`lsm`]: AppArmor/SELinux labels.
 //! - [`sys`]: the thin layer of raw syscalls; the only place with `unsafe`.
 
 pub mod cgroups;
@@ -22,6 +23,7 @@ pub mod features;
 pub mod hooks;
 pub mod init;
 pub mod logging;
+pub mod lsm;
 pub mod mountopts;
 pub mod namespaces;
 pub mod process;

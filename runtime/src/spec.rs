@@ -30,8 +30,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     let dir = fs::canonicalize(bundle).ctx(|| format!("bundle {}", bundle.display()))?;
     let cfg = dir.join("config.json");
     let raw = fs::read(&cfg).ctx(|| format!("read {}", cfg.display()))?;
-    let spec: Spec = serde_json::from_slice(&raw)
-        .map_err(|e| Error::config(cfg.display().to_string(), format!("invalid JSON: {e}")))?;
+    let spec: Spec = serde_json::from_slice(&raw).map_err(|e| parse_error(&raw, &cfg, e))?;
     validate(&spec)?;
     let root = spec
         .root()
@@ -54,6 +53,36 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
         spec,
         namespaces,
     })
+}
+
+/// Explains a config.json that does not parse: serde names a line and column, so the fields
+/// people most often get wrong (capability names) are looked up to name the field instead.
+fn parse_error(raw: &[u8], cfg: &Path, e: serde_json::Error) -> Error {
+    let generic = || Error::config(cfg.display().to_string(), format!("invalid JSON: {e}"));
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(raw) else {
+        return generic();
+    };
+    let caps = &v["process"]["capabilities"];
+    for set in [
+        "bounding",
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+    ] {
+        for (i, c) in caps[set].as_array().into_iter().flatten().enumerate() {
+            let known = c
+                .as_str()
+                .is_some_and(|n| n.parse::<caps::Capability>().is_ok());
+            if !known {
+                return Error::config(
+                    format!("process.capabilities.{set}[{i}]"),
+                    format!("unknown capability {c}"),
+                );
+            }
+        }
+    }
+    generic()
 }
 
 fn validate(spec: &Spec) -> Result<()> {
@@ -205,36 +234,11 @@ fn validate(spec: &Spec) -> Result<()> {
                 "not supported by hull yet",
             ));
         }
-        if linux.mount_label().as_ref().is_some_and(|l| !l.is_empty()) {
-            return Err(Error::config(
-                "linux.mountLabel",
-                "SELinux is not enabled on this host",
-            ));
-        }
         if let Some(p) = linux.personality() {
             let _ = crate::process::personality_value(p)?;
         }
     }
-    if let Some(p) = process
-        .apparmor_profile()
-        .as_ref()
-        .filter(|p| !p.is_empty())
-    {
-        return Err(Error::config(
-            "process.apparmorProfile",
-            format!("{p}: AppArmor is not enabled on this host"),
-        ));
-    }
-    if process
-        .selinux_label()
-        .as_ref()
-        .is_some_and(|l| !l.is_empty())
-    {
-        return Err(Error::config(
-            "process.selinuxLabel",
-            "SELinux is not enabled on this host",
-        ));
-    }
+    crate::lsm::validate(spec)?;
     Ok(())
 }
 
@@ -496,5 +500,20 @@ mod tests {
         assert!(
             with(|v| v["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward":"1"})).is_ok()
         );
+    }
+
+    #[test]
+    fn unknown_capability_names_the_field() {
+        let mut v = default_spec(false);
+        v["process"]["capabilities"]["permitted"] = serde_json::json!(["CAP_KILL", "CAP_BOGUS"]);
+        let raw = serde_json::to_vec(&v).expect("encode");
+        let e = serde_json::from_slice::<Spec>(&raw).expect_err("does not parse");
+        match parse_error(&raw, Path::new("config.json"), e) {
+            Error::Config { field, msg } => {
+                assert_eq!(field, "process.capabilities.permitted[1]");
+                assert!(msg.contains("CAP_BOGUS"), "{msg}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }
