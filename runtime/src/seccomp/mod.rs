@@ -61,6 +61,13 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Program> {
     for w in &c.unknown {
         crate::logging::warn(w);
     }
+    crate::logging::debug(|| {
+        format!(
+            "seccomp: {} BPF instructions, filter flags {:#x}",
+            c.filter.len(),
+            c.flags
+        )
+    });
     let listener = (c.flags & compile::FLAG_NEW_LISTENER != 0).then(|| Listener {
         path: seccomp.listener_path().clone().unwrap_or_default(),
         metadata: seccomp.listener_metadata().clone(),
