@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# podman 4.3 on hull, with its conmon monitor (console socket, exit files, hull's json log
+# for errors). Storage, run root, tmp dir and events are private to $WORK; podman is
+# daemonless, so there is nothing to start. The image is `podman import`ed from a busybox
+# rootfs built here.
+source "$(dirname "$0")/lib.sh"
+
+command -v podman >/dev/null || { log "podman not installed (hack/deps.sh)"; exit 1; }
+command -v conmon >/dev/null || { log "conmon not installed (hack/deps.sh)"; exit 1; }
+RT=$(runtime_path)
+P=$WORK/podman
+mkdir -p "$P/tmp"
+# Extra `podman run` options for every test (as HULL_ENG_DOCKER_OPTS for docker.sh).
+EXTRA=(${HULL_ENG_PODMAN_OPTS:-})
+# No CNI bridge: podman's tests stay off the host's networks.
+NET=(--network none)
+# podman's own config stays out of the way: nothing from /etc/containers beyond policy.
+export CONTAINERS_CONF=$P/containers.conf
+NOFILE=$(ulimit -Hn)
+NPROC=$(ulimit -Hu); [ "$NPROC" != unlimited ] && [ "$NPROC" -lt 32768 ] || NPROC=32768
+cat >"$CONTAINERS_CONF" <<EOF
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$P/events.log"
+conmon_path = ["/usr/bin/conmon"]
+[containers]
+# podman asks for nofile=1048576 as root, and lowers its own nproc to 32768 before it runs
+# conmon, then asks for the host's nproc. Raising a hard limit needs CAP_SYS_RESOURCE, which
+# root on some hosts (this CI's VM) lacks; then runc, crun and hull all fail alike.
+default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
+EOF
+
+podman() {
+  timeout 120 /usr/bin/podman --root "$P/root" --runroot "$P/runroot" --tmpdir "$P/tmp" \
+    --runtime "$RT" --storage-driver overlay "$@"
+}
+prun() { podman run "${NET[@]}" "${EXTRA[@]}" "$@"; }
+IMG=localhost/hull/busybox
+
+cleanup_podman() {
+  podman rm -af -t 0
+  podman system reset -f
+}
+on_exit "umount_under $P"
+on_exit cleanup_podman
+
+mk_rootfs "$WORK/rootfs"
+tar --numeric-owner -C "$WORK/rootfs" -c . | podman import - "$IMG" >/dev/null || { log "podman import failed"; exit 1; }
+
+t_run_rm() {
+  out=$(prun --rm "$IMG" sh -c 'echo hello from $(hostname)')
+  assert_match '^hello from [0-9a-f]{12}$' "$out" "output (hostname is the container id)"
+  set +e
+  prun --rm "$IMG" sh -c 'exit 3'
+  rc=$?
+  set -e
+  assert_eq 3 "$rc" "exit status (conmon's exit file)"
+  assert_eq "" "$(podman ps -aq)" "containers left after --rm"
+  # podman really ran hull: it records the runtime it used.
+  id=$(prun -d "$IMG" sleep 1000)
+  assert_eq "$RT" "$(podman inspect -f '{{.OCIRuntime}}' "$id")" "OCI runtime of the container"
+  # podman passes no --root to runtimes other than runc/crun: hull uses its default.
+  assert_contains '"status": "running"' "$("$HULL" state "$id")" "hull state"
+  podman rm -f -t 0 "$id" >/dev/null
+}
+
+t_interactive() {
+  # -it: conmon passes a console socket to hull and relays the pty to podman's terminal.
+  tm() { tmux -S "$WORK/tmux.sock" "$@"; }
+  local cmd="/usr/bin/podman --root $P/root --runroot $P/runroot --tmpdir $P/tmp --runtime $RT --storage-driver overlay run ${NET[*]} ${EXTRA[*]} --rm -it $IMG sh; echo SESSION-END rc=\$?; sleep 30"
+  tm new-session -d -s it -x 100 -y 30 "env CONTAINERS_CONF=$CONTAINERS_CONF bash -c '$cmd'"
+  trap 'tm kill-server 2>/dev/null' EXIT
+  wait_for 30 bash -c "tmux -S $WORK/tmux.sock capture-pane -p -t it | grep -q '/ #'" || { tm capture-pane -p -t it; false; }
+  tm send-keys -t it 'tty; stty size; echo $((6*7))' Enter
+  wait_for 10 bash -c "tmux -S $WORK/tmux.sock capture-pane -p -t it | grep -qx 42" || { tm capture-pane -p -t it; false; }
+  tm send-keys -t it 'exit 4' Enter
+  wait_for 20 bash -c "tmux -S $WORK/tmux.sock capture-pane -p -t it | grep -q SESSION-END" || { tm capture-pane -p -t it; false; }
+  screen=$(tm capture-pane -p -t it)
+  echo "$screen"
+  assert_contains "/dev/pts/0" "$screen" "tty"
+  assert_contains "30 100" "$screen" "window size"
+  assert_contains "SESSION-END rc=4" "$screen" "exit status of the session"
+}
+
+t_exec() {
+  id=$(prun -d "$IMG" sleep 1000)
+  out=$(podman exec "$id" sh -c 'echo $(id -u) $(pwd); cat /proc/1/cmdline | tr "\0" " "')
+  assert_eq "0 /
+sleep 1000 " "$out" "exec output"
+  out=$(podman exec -u 1000 -w /tmp -e FOO=bar "$id" sh -c 'echo $(id -u) $(pwd) $FOO')
+  assert_eq "1000 /tmp bar" "$out" "exec with user, workdir, env"
+  set +e
+  podman exec "$id" sh -c 'exit 6'
+  rc=$?
+  set -e
+  assert_eq 6 "$rc" "exec exit status"
+  out=$(timeout 60 script -qec "env CONTAINERS_CONF=$CONTAINERS_CONF /usr/bin/podman --root $P/root --runroot $P/runroot --tmpdir $P/tmp --runtime $RT --storage-driver overlay exec -it $id sh -c 'tty'" /dev/null | tr -d '\r')
+  assert_match '/dev/pts/[0-9]+' "$out" "exec -it tty"
+  # An exec that cannot start reports hull's error (conmon relays the runtime's log).
+  set +e
+  err=$(podman exec "$id" /no/such/binary 2>&1)
+  rc=$?
+  set -e
+  [ $rc -ne 0 ] || fail "exec of a missing binary succeeded"
+  assert_contains "/no/such/binary" "$err" "exec error"
+  podman rm -f -t 0 "$id" >/dev/null
+}
+
+t_stop() {
+  id=$(prun -d "$IMG" sh -c 'trap "echo got-term; exit 0" TERM; while :; do sleep 0.1; done')
+  sleep 0.5
+  podman stop -t 20 "$id" >/dev/null
+  assert_eq 0 "$(podman inspect -f '{{.State.ExitCode}}' "$id")" "exit code after TERM"
+  assert_contains got-term "$(podman logs "$id")" "logs"
+  podman rm "$id" >/dev/null
+  id=$(prun -d "$IMG" sh -c 'trap "" TERM; while :; do sleep 0.1; done')
+  sleep 0.5
+  podman stop -t 1 "$id" >/dev/null
+  assert_eq 137 "$(podman inspect -f '{{.State.ExitCode}}' "$id")" "exit code after KILL"
+  podman rm "$id" >/dev/null
+}
+
+t_kill() {
+  id=$(prun -d "$IMG" sh -c 'trap "echo got-usr1" USR1; while :; do sleep 0.1; done')
+  sleep 0.5
+  podman kill -s USR1 "$id" >/dev/null
+  wait_for 10 bash -c "env CONTAINERS_CONF=$CONTAINERS_CONF /usr/bin/podman --root $P/root --runroot $P/runroot --tmpdir $P/tmp --runtime $RT logs $id | grep -q got-usr1"
+  podman kill "$id" >/dev/null
+  podman wait "$id" >/dev/null || true
+  assert_eq 137 "$(podman inspect -f '{{.State.ExitCode}}' "$id")" "exit code after kill"
+  podman rm "$id" >/dev/null
+}
+
+t_create_error() {
+  set +e
+  err=$(prun --rm "$IMG" /no/such/binary 2>&1)
+  rc=$?
+  set -e
+  [ $rc -ne 0 ] || fail "run of a missing binary succeeded"
+  assert_contains "/no/such/binary" "$err" "create error reaches podman"
+}
+
+t_default_config() {
+  # podman's defaults (its seccomp profile, pids limit) without any extra options.
+  out=$(podman run "${NET[@]}" --rm "$IMG" sh -c 'grep ^Seccomp: /proc/self/status; cat /sys/fs/cgroup/pids/pids.max')
+  assert_eq "Seccomp:	2
+2048" "$out" "seccomp mode and pids limit with podman's defaults"
+}
+
+run_test t_run_rm
+run_test t_interactive
+run_test t_exec
+run_test t_stop
+run_test t_kill
+run_test t_create_error
+run_test t_default_config
+summary
