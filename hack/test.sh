@@ -32,5 +32,11 @@ stage "conformance suite (spec-tests) on this host ($(stat -fc %T /sys/fs/cgroup
 rm -rf /tmp/hull-spec
 cargo test -p spec-tests -- ${HULL_TEST_FILTER:-}
 
+stage "engines: containerd, Docker and podman on hull (hack/engines/)"
+# A failing engine test fails the run, but only after the leak check has looked.
+engines=0
+hack/engines/run-all.sh || engines=1
+
 stage "leak check"
 hack/leaks.sh
+[ $engines = 0 ] || { echo "engine tests failed (see the engines stage above)" >&2; exit 1; }

@@ -43,6 +43,7 @@ cleanup_containerd() {
   done
 }
 
+own_cgroup_parent "$NS"
 start_daemon containerd "$CD/pid" "$CD/containerd.log" containerd --config "$CD/config.toml"
 on_exit "umount_under $CD; rm -rf /run/containerd/runc/$NS"
 on_exit cleanup_containerd

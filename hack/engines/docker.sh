@@ -31,6 +31,7 @@ on_exit "echo $fwd > /proc/sys/net/ipv4/ip_forward"
 # dockerd's iptables rules for our bridge (chains stay; they are empty without a daemon).
 on_exit "iptables -t nat -D POSTROUTING -s $BRIDGE_NET.0/24 ! -o $BRIDGE -j MASQUERADE"
 
+own_cgroup_parent docker
 start_daemon dockerd "$D/launcher.pid" "$D/dockerd.log" dockerd \
   --data-root "$D/root" --exec-root "$D/exec" -H "unix://$SOCK" --pidfile "$D/dockerd.pid" \
   --bridge "$BRIDGE" --add-runtime "hull=$RT" --default-runtime hull \

@@ -198,6 +198,15 @@ stop_daemon() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# own_cgroup_parent NAME: the engine will make /NAME in every cgroup hierarchy; remove it
+# (rmdir only: empty, and only if this run made it) at exit.
+own_cgroup_parent() {
+  local d
+  for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+    [ -e "$d$1" ] || on_exit "rmdir $d$1"
+  done
+}
+
 # umount_under DIR: lazily unmounts everything mounted below DIR (engines leave overlay and
 # shm mounts behind when a test fails half-way).
 umount_under() {

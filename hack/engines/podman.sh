@@ -42,6 +42,7 @@ cleanup_podman() {
   podman rm -af -t 0
   podman system reset -f
 }
+own_cgroup_parent libpod_parent
 on_exit "umount_under $P"
 on_exit cleanup_podman
 
