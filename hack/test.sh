@@ -22,6 +22,7 @@ export HULL=$root/target/release/hull
 export HULL_CHECKER=$root/target/checker/x86_64-unknown-linux-gnu/release/checker
 
 stage "lint"
+python3 hack/gen-syscalls.py --check   # seccomp syscall tables match the kernel headers
 cargo fmt --all -- --check
 cargo clippy --all-targets -q -- -D warnings
 
