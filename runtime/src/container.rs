@@ -138,7 +138,10 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         .into();
 
     let mut cg = cgroups::new_manager(linux.cgroups_path().as_deref(), &o.id, g.systemd_cgroup)?;
-    let created = cg.create(linux.resources().as_ref());
+    let created = cg.create(
+        linux.resources().as_ref(),
+        linux.devices().as_deref().unwrap_or_default(),
+    );
     guard.cgroup = Some(cg);
     created?;
     phase("cgroup", t);

@@ -10,7 +10,8 @@
 //! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`hooks`]:
 //!   the pieces of container setup; [`cgroups`], [`seccomp`]: resource control and filtering;
 //!   [`lsm`]: AppArmor/SELinux labels.
-//! - [`sys`]: the thin layer of raw syscalls; the only place with `unsafe`.
+//! - [`sys`]: the thin layer of raw syscalls; the only place with `unsafe` (with
+//!   [`sysbpf`], its bpf(2) sibling for the cgroup v2 device program).
 
 pub mod cgroups;
 pub mod channel;
@@ -32,6 +33,7 @@ pub mod seccomp;
 pub mod spec;
 pub mod state;
 pub mod sys;
+pub mod sysbpf;
 pub mod tty;
 
 /// The runtime-spec version hull implements.

@@ -82,7 +82,8 @@ fn parse_error(raw: &[u8], cfg: &Path, e: serde_json::Error) -> Error {
             }
         }
     }
-    generic()
+    // A wrongly typed resource value gets an error naming its field.
+    crate::cgroups::validate::explain_json(raw).unwrap_or_else(generic)
 }
 
 fn validate(spec: &Spec) -> Result<()> {

@@ -1,20 +1,42 @@
-//! Cgroups: one [`CgroupManager`] interface, a v1 driver and a v2 driver, chosen by probing
-//! the host. Hybrid hosts (v1 controllers + a cgroup2 `unified` mount) use the v1 driver.
+//! Cgroups: one [`CgroupManager`] interface, a v1 driver ([`v1`]) and a v2 driver ([`v2`]),
+//! chosen by probing the host (docs/cgroups.md):
+//! - `/sys/fs/cgroup` is cgroup2: the v2 driver.
+//! - otherwise the v1 driver over every mounted v1 hierarchy; on a hybrid host (a cgroup2
+//!   mount at `/sys/fs/cgroup/unified`) the container also gets a cgroup there, so that its
+//!   processes are grouped in both trees, but resources are applied through v1 only.
 //!
 //! The lifecycle code only talks to the trait: `create` builds a manager from the spec with
 //! [`new_manager`], applies resources and places the init in it; later commands rebuild it
 //! from the [`CgroupState`] persisted in the container's state file with [`load_manager`].
 
 pub mod cli;
-mod interim;
+pub mod convert;
+pub mod devices;
+pub mod devices_bpf;
+mod fsutil;
 pub mod mount;
+pub mod path;
+mod resources_v1;
+mod resources_v2;
+mod stats;
+pub mod update;
+mod v1;
+mod v2;
+pub mod validate;
 
+use std::collections::BTreeMap;
 use std::os::fd::BorrowedFd;
+use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxDevice, LinuxResources};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// The cgroup filesystem root on every host hull supports.
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+/// `statfs` magic of cgroup2.
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
 /// What a later command needs to find the container's cgroup again (saved in state.json).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -23,8 +45,12 @@ pub struct CgroupState {
     pub mode: String,
     /// The cgroup path relative to each hierarchy's root (for example `/hull/abc`).
     pub path: String,
-    /// Directories hull created (and so may remove), absolute; v1 has one per controller.
+    /// Directories hull created (and so may remove), absolute, parents before children.
     pub created: Vec<String>,
+    /// The container's cgroup directory per controller (v1; `""` = the unified hierarchy)
+    /// or the single directory under key `""` (v2).
+    #[serde(default)]
+    pub dirs: BTreeMap<String, String>,
 }
 
 /// Resource statistics in the shape runc's `events --stats` prints them.
@@ -34,50 +60,98 @@ pub type Stats = serde_json::Value;
 pub trait CgroupManager {
     /// Creates the cgroup directories and applies `resources` (validated: a field the host
     /// cannot apply is an error naming the field, unless it holds the default value).
-    fn create(&mut self, resources: Option<&LinuxResources>) -> Result<()>;
+    /// `devices` are the spec's `linux.devices`, which runc allows implicitly.
+    fn create(&mut self, resources: Option<&LinuxResources>, devices: &[LinuxDevice])
+        -> Result<()>;
     /// Moves process `pid` into the cgroup.
     fn add_process(&self, pid: i32) -> Result<()>;
     /// A v2 directory fd for `clone3(CLONE_INTO_CGROUP)`, when the driver can offer one.
     fn clone_into_fd(&self) -> Option<BorrowedFd<'_>>;
-    /// Changes the limits of a live container (`hull update`).
-    fn update(&self, resources: &LinuxResources) -> Result<()>;
+    /// Changes the limits of a live container (`hull update`). Only the fields present
+    /// are written; `merged` is the container's whole resources after the update (some
+    /// values, like v2 swap, are derived from several fields).
+    fn update(&self, resources: &LinuxResources, merged: &LinuxResources) -> Result<()>;
     /// Freezes (`true`) or thaws (`false`) every process in the cgroup, waiting until done.
     fn set_frozen(&self, frozen: bool) -> Result<()>;
     /// Whether the cgroup is currently frozen.
     fn is_frozen(&self) -> Result<bool>;
-    /// Host pids of every process in the cgroup.
+    /// Host pids of every process in the cgroup (and its sub-cgroups).
     fn pids(&self) -> Result<Vec<i32>>;
     /// Resource statistics (cpu, memory, pids, blkio, hugetlb).
     fn stats(&self) -> Result<Stats>;
+    /// How many times the kernel's OOM killer has killed a process in the cgroup.
+    fn oom_kills(&self) -> Result<u64>;
+    /// The directory a process must be moved into for `exec --cgroup sub` (v2), created
+    /// if missing; `None` when the driver cannot do it.
+    fn sub_cgroup(&self, name: &str) -> Result<PathBuf>;
     /// Removes the cgroup directories hull created. Processes must already be gone.
     fn destroy(&self) -> Result<()>;
     /// What to persist so that [`load_manager`] can find this cgroup again.
     fn state(&self) -> CgroupState;
 }
 
-/// Builds the manager for a new container from `linux.cgroupsPath` (absolute, relative,
-/// or absent = `/<id>` like runc) on whatever cgroup version the host runs.
+/// Which cgroup layout the host has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// `/sys/fs/cgroup` is cgroup2.
+    V2,
+    /// v1 hierarchies (mount point, controllers); `unified` is the hybrid cgroup2 mount.
+    V1 {
+        hierarchies: Vec<v1::Hierarchy>,
+        unified: Option<PathBuf>,
+    },
+}
+
+fn is_cgroup2(p: &Path) -> bool {
+    nix::sys::statfs::statfs(p)
+        .map(|s| s.filesystem_type().0 == CGROUP2_SUPER_MAGIC)
+        .unwrap_or(false)
+}
+
+/// Probes the host's cgroup layout.
+pub fn probe() -> Result<Host> {
+    let root = Path::new(CGROUP_ROOT);
+    if is_cgroup2(root) {
+        return Ok(Host::V2);
+    }
+    let hierarchies = v1::hierarchies()?;
+    if hierarchies.is_empty() {
+        return Err(Error::container(format!(
+            "no cgroup hierarchy is mounted under {CGROUP_ROOT}"
+        )));
+    }
+    let unified = root.join("unified");
+    let unified = is_cgroup2(&unified).then_some(unified);
+    Ok(Host::V1 {
+        hierarchies,
+        unified,
+    })
+}
+
+/// Builds the manager for a new container from `linux.cgroupsPath` (absolute, relative to
+/// hull's own cgroup, or absent = `/<id>` like runc) on whatever cgroup version the host runs.
 pub fn new_manager(
-    cgroups_path: Option<&std::path::Path>,
+    cgroups_path: Option<&Path>,
     id: &str,
     systemd: bool,
 ) -> Result<Box<dyn CgroupManager>> {
-    if systemd {
-        return Err(crate::error::Error::config(
-            "linux.cgroupsPath",
-            "the systemd cgroup driver is not supported yet",
-        ));
+    let spec_path = path::parse(cgroups_path, id, systemd)?;
+    match probe()? {
+        Host::V2 => Ok(Box::new(v2::V2::new(&spec_path)?)),
+        Host::V1 {
+            hierarchies,
+            unified,
+        } => Ok(Box::new(v1::V1::new(&spec_path, &hierarchies, unified)?)),
     }
-    let path = cgroups_path
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| format!("/{id}"));
-    Ok(Box::new(interim::new(path)))
 }
 
 /// Rebuilds the manager of an existing container from its persisted state.
 pub fn load_manager(state: &CgroupState) -> Result<Box<dyn CgroupManager>> {
-    Ok(Box::new(interim::Interim {
-        dirs: state.created.iter().map(std::path::PathBuf::from).collect(),
-        path: state.path.clone(),
-    }))
+    match state.mode.as_str() {
+        "v2" => Ok(Box::new(v2::V2::load(state)?)),
+        "v1" => Ok(Box::new(v1::V1::load(state))),
+        m => Err(Error::container(format!(
+            "state: unknown cgroup mode {m:?} (container created by another hull version?)"
+        ))),
+    }
 }

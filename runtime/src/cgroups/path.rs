@@ -1,0 +1,152 @@
+//! `linux.cgroupsPath`: what the spec asks for, before it is resolved against a hierarchy.
+
+use std::path::{Component, Path};
+
+use crate::error::{Error, Result};
+
+const FIELD: &str = "linux.cgroupsPath";
+
+/// A parsed, lexically clean cgroups path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecPath {
+    /// Relative to each hierarchy's root, for example `/hull/abc` (always starts with `/`).
+    Absolute(String),
+    /// Relative to hull's own cgroup (v1: per controller; v2: its parent, like runc).
+    Relative(String),
+}
+
+/// Parses `linux.cgroupsPath` (absent = `/<id>`, as runc). `slice:prefix:name` (systemd
+/// style, or any path when `--systemd-cgroup` is given) is recognised and rejected: hull
+/// has no systemd driver, and silently making a cgroupfs path out of it would put the
+/// container somewhere the engine does not expect.
+pub fn parse(p: Option<&Path>, id: &str, systemd: bool) -> Result<SpecPath> {
+    let raw = p
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if systemd || looks_systemd(&raw) {
+        return Err(systemd_error(&raw, id));
+    }
+    if raw.is_empty() {
+        return Ok(SpecPath::Absolute(format!("/{id}")));
+    }
+    let abs = raw.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in Path::new(&raw).components() {
+        match c {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(s) => parts.push(s.to_str().unwrap_or("")),
+            // `..` could leave the hierarchy (or hull's own cgroup): never what an engine means.
+            Component::ParentDir | Component::Prefix(_) => {
+                return Err(Error::config(
+                    FIELD,
+                    format!("{raw:?}: \"..\" is not allowed in a cgroup path"),
+                ))
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err(Error::config(
+            FIELD,
+            format!("{raw:?}: names the root cgroup; a container needs its own cgroup"),
+        ));
+    }
+    let joined = parts.join("/");
+    Ok(if abs {
+        SpecPath::Absolute(format!("/{joined}"))
+    } else {
+        SpecPath::Relative(joined)
+    })
+}
+
+fn looks_systemd(raw: &str) -> bool {
+    let parts: Vec<&str> = raw.split(':').collect();
+    parts.len() == 3 && !raw.contains('/') && (parts[0].is_empty() || parts[0].ends_with(".slice"))
+}
+
+fn systemd_error(raw: &str, id: &str) -> Error {
+    let parts: Vec<&str> = raw.split(':').collect();
+    let what = match parts.as_slice() {
+        [] | [""] => format!("default \"system.slice:hull:{id}\""),
+        [slice, prefix, name] => {
+            let slice = if slice.is_empty() {
+                "system.slice"
+            } else {
+                slice
+            };
+            format!("slice {slice:?}, unit \"{prefix}-{name}.scope\"")
+        }
+        _ => format!("{raw:?} is not of the form slice:prefix:name"),
+    };
+    Error::config(
+        FIELD,
+        format!(
+            "{what}: the systemd cgroup driver is not supported by hull; \
+             use the cgroupfs driver (drop --systemd-cgroup, give a plain path)"
+        ),
+    )
+}
+
+/// Lexically joins a relative cgroup path onto `base` (`/a` + `b/c` = `/a/b/c`).
+pub fn join(base: &str, rel: &str) -> String {
+    let b = base.trim_end_matches('/');
+    format!("{b}/{rel}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_is_slash_id() {
+        assert_eq!(
+            parse(None, "c1", false).ok(),
+            Some(SpecPath::Absolute("/c1".into()))
+        );
+    }
+
+    #[test]
+    fn absolute_and_relative_are_cleaned() {
+        assert_eq!(
+            parse(Some(Path::new("/hull//a/./b/")), "x", false).ok(),
+            Some(SpecPath::Absolute("/hull/a/b".into()))
+        );
+        assert_eq!(
+            parse(Some(Path::new("hull/a")), "x", false).ok(),
+            Some(SpecPath::Relative("hull/a".into()))
+        );
+    }
+
+    #[test]
+    fn escapes_and_root_are_rejected() {
+        for p in ["/a/../../b", "..", "/", "./"] {
+            let e = parse(Some(Path::new(p)), "x", false)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.starts_with("linux.cgroupsPath: "), "{p}: {e}");
+        }
+    }
+
+    #[test]
+    fn systemd_paths_are_parsed_and_rejected() {
+        let e = parse(Some(Path::new("system.slice:docker:abc")), "x", false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("unit \"docker-abc.scope\""), "{e}");
+        assert!(e.contains("systemd cgroup driver is not supported"), "{e}");
+        let e = parse(None, "c9", true)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("system.slice:hull:c9"), "{e}");
+        // A plain path with colons elsewhere is an ordinary cgroupfs path.
+        assert!(parse(Some(Path::new("/a:b:c/d")), "x", false).is_ok());
+    }
+
+    #[test]
+    fn join_paths() {
+        assert_eq!(join("/", "a/b"), "/a/b");
+        assert_eq!(join("/x/y", "a"), "/x/y/a");
+    }
+}
