@@ -255,7 +255,8 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
 
 /// The process to run: `--process` JSON as given, or the container's process with the
 /// command line and flags applied on top (runc's rules: `--env` adds to and overrides
-/// the container's environment; `--cap` adds to every capability set).
+/// the container's environment; `--cap` adds to the bounding, effective and permitted
+/// sets; `--additional-gids` adds to the groups).
 fn build_process(o: &ExecOpts, config: &Spec) -> Result<Process> {
     if let Some(path) = &o.process {
         let data = std::fs::read(path).ctx(|| format!("read --process {}", path.display()))?;
@@ -313,7 +314,14 @@ fn build_process(o: &ExecOpts, config: &Spec) -> Result<Process> {
         }
     }
     if !o.additional_gids.is_empty() {
-        user.set_additional_gids(Some(o.additional_gids.clone()));
+        // Added to the container's groups, as runc does.
+        let mut gids = user.additional_gids().clone().unwrap_or_default();
+        for g in &o.additional_gids {
+            if !gids.contains(g) {
+                gids.push(*g);
+            }
+        }
+        user.set_additional_gids(Some(gids));
     }
     p.set_user(user);
     if o.no_new_privs {
@@ -334,6 +342,9 @@ fn build_process(o: &ExecOpts, config: &Spec) -> Result<Process> {
             s.extend(add.iter().copied());
             Some(s)
         };
+        // Bounding, effective and permitted only, as runc: adding to inheritable (and so
+        // ambient) would let the capability survive an execve into a non-root program
+        // (CVE-2022-29162).
         caps = LinuxCapabilities::default()
             .set_bounding(extend(caps.bounding()))
             .clone()
@@ -341,9 +352,9 @@ fn build_process(o: &ExecOpts, config: &Spec) -> Result<Process> {
             .clone()
             .set_permitted(extend(caps.permitted()))
             .clone()
-            .set_inheritable(extend(caps.inheritable()))
+            .set_inheritable(caps.inheritable().clone())
             .clone()
-            .set_ambient(extend(caps.ambient()))
+            .set_ambient(caps.ambient().clone())
             .clone();
         p.set_capabilities(Some(caps));
     }
