@@ -137,7 +137,7 @@ t_pause_resume() {
 }
 
 t_ps() {
-  crun_ -d "$IMAGE" hull-ctr-ps sh -c 'sleep 1000 & sleep 1000'
+  crun_ -d "$IMAGE" hull-ctr-ps sh -c 'sleep 1000 & sleep 1000 & wait'
   sleep 0.5
   out=$(ctr task ps hull-ctr-ps)
   n=$(echo "$out" | tail -n +2 | grep -c .)

@@ -76,6 +76,9 @@ t_run_rm() {
 
 t_default_runtime() {
   docker info --format '{{.DefaultRuntime}}' | grep -qx hull || fail "default runtime is not hull"
+  # dockerd parses `hull --version` (runc's layout) for docker info's runtime commit.
+  assert_eq "$("$HULL" --version | sed -n 's/^commit: //p')" "$(docker info --format '{{.RuncCommit.ID}}')" "runtime commit in docker info"
+  assert_not_contains "failed to parse" "$(grep -i 'version' "$D/dockerd.log")" "dockerd log"
   id=$(docker run -d "${EXTRA[@]}" "$IMG" sleep 1000)
   assert_eq hull "$(docker inspect -f '{{.HostConfig.Runtime}}' "$id")" "runtime of a plain docker run"
   # The container is hull's: its state is in hull's root for this daemon.

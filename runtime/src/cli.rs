@@ -34,8 +34,11 @@ pub struct Global {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "hull", version = crate::VERSION_STRING, about = "A fast, safe OCI container runtime", disable_help_subcommand = true)]
+#[command(name = "hull", version = crate::VERSION_STRING, about = "A fast, safe OCI container runtime", disable_help_subcommand = true, disable_version_flag = true)]
 struct Cli {
+    /// Print the version (runc's `-v, --version`).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    version: (),
     #[command(flatten)]
     global: Global,
     #[command(subcommand)]

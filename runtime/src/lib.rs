@@ -39,5 +39,12 @@ pub mod tty;
 /// The runtime-spec version hull implements.
 pub const OCI_VERSION: &str = "1.2.0";
 
-/// `hull --version` output, in runc's layout (engines parse the `spec:` line).
-pub const VERSION_STRING: &str = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.0");
+/// `hull --version` output after the program name, in runc's layout: dockerd parses the
+/// `<name> version <v>` and `commit:` lines (`docker info`), and warns on anything else.
+pub const VERSION_STRING: &str = concat!(
+    "version ",
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: v",
+    env!("CARGO_PKG_VERSION"),
+    "\nspec: 1.2.0"
+);

@@ -209,6 +209,19 @@ fn version_spec_features() {
     let c = Container::new("version");
     let v = c.hull(&["--version"]);
     assert!(v.ok().stdout.contains("spec: 1.2.0"), "{}", v.stdout);
+    // runc's layout, which dockerd parses for `docker info`: "<name> version <v>", "commit:".
+    let mut lines = v.stdout.lines();
+    assert!(
+        lines.next().unwrap_or("").starts_with("hull version "),
+        "{}",
+        v.stdout
+    );
+    assert!(
+        lines.next().unwrap_or("").starts_with("commit: "),
+        "{}",
+        v.stdout
+    );
+    assert_eq!(c.hull(&["-v"]).ok().stdout, v.stdout, "-v is --version");
     let d = c.scratch("spec");
     let mut cmd = c.hull_cmd();
     cmd.arg("spec").current_dir(&d);
