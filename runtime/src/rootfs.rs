@@ -216,6 +216,21 @@ impl Rootfs {
         if ty == "devpts" && dest == Path::new("/dev/pts") {
             self.has_devpts = true;
         }
+        // A tmpfs over an existing directory keeps that directory's mode unless the options
+        // say otherwise (runc prepends `mode=` the same way: a later `mode=` wins).
+        let kept_mode = if ty == "tmpfs" {
+            open_in_root(self.root.as_fd(), dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
+                .ok()
+                .and_then(|fd| nix::sys::stat::fstat(fd.as_fd()).ok())
+                .map(|st| st.st_mode & 0o7777)
+        } else {
+            None
+        };
+        let data = match kept_mode {
+            Some(mode) if opts.data.is_empty() => format!("mode={mode:04o}"),
+            Some(mode) => format!("mode={mode:04o},{}", opts.data),
+            None => opts.data.clone(),
+        };
         let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
         let source = m
             .source()
@@ -239,7 +254,7 @@ impl Rootfs {
             &sys::fd_path(fd.as_fd()),
             Some(ty),
             opts.fs_flags(),
-            Some(&opts.data),
+            Some(&data),
         );
         match res {
             Ok(()) => {}
@@ -249,7 +264,10 @@ impl Rootfs {
                 let o = MountOptions::parse(&["rbind", "nosuid", "noexec", "nodev", "ro"]);
                 return self.bind(Path::new("/sys"), dest, &o);
             }
-            Err(e) => return Err(e).ctx(|| format!("mount {ty} {source}")),
+            Err(e) if opts.data.is_empty() => return Err(e).ctx(|| format!("mount {ty} {source}")),
+            Err(e) => {
+                return Err(e).ctx(|| format!("mount {ty} {source} (data {:?})", opts.data))
+            }
         }
         if opts.fs_flags() & libc::MS_REMOUNT != 0 {
             return Ok(());
@@ -400,7 +418,20 @@ impl Rootfs {
                 .ctx(|| "move rootfs to / (--no-pivot)")?;
             nix::unistd::chroot(".").ctx(|| "chroot (--no-pivot)")?;
         } else {
+            // The old root must be addressed through a directory of its own: after
+            // pivot_root(".", ".") our cwd is still the *new* root's dentry, and "." does not
+            // cross onto the old root stacked on it, so rslave on "." would hit the new root
+            // recursively and wipe the propagation every mounts[] entry asked for.
+            let old_root = sys::openat2(
+                cwd(),
+                "/",
+                (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+                0,
+                0,
+            )
+            .ctx(|| "open old root")?;
             sys::pivot_root_dot().ctx(|| "pivot_root")?;
+            nix::unistd::fchdir(old_root.as_fd()).ctx(|| "chdir to old root")?;
             sys::mount(None, ".", None, libc::MS_SLAVE | libc::MS_REC, None)
                 .ctx(|| "make old root rslave")?;
             sys::umount2(".", libc::MNT_DETACH).ctx(|| "detach old root")?;
