@@ -265,9 +265,7 @@ impl Rootfs {
                 return self.bind(Path::new("/sys"), dest, &o);
             }
             Err(e) if opts.data.is_empty() => return Err(e).ctx(|| format!("mount {ty} {source}")),
-            Err(e) => {
-                return Err(e).ctx(|| format!("mount {ty} {source} (data {:?})", opts.data))
-            }
+            Err(e) => return Err(e).ctx(|| format!("mount {ty} {source} (data {:?})", opts.data)),
         }
         if opts.fs_flags() & libc::MS_REMOUNT != 0 {
             return Ok(());

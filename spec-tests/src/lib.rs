@@ -547,3 +547,106 @@ pub fn read_all(mut r: impl Read) -> String {
     let _ = r.read_to_string(&mut s);
     s
 }
+
+/// One line of /proc/PID/mountinfo (proc(5)).
+#[derive(Debug, Clone, Default)]
+pub struct MountInfo {
+    pub id: u32,
+    pub parent: u32,
+    /// The mount's root within its filesystem.
+    pub root: String,
+    pub mount_point: String,
+    /// Per-mount options (`ro,nosuid,relatime`).
+    pub options: Vec<String>,
+    /// Optional fields: `shared:N`, `master:N`, `propagate_from:N`, `unbindable`.
+    pub optional: Vec<String>,
+    pub fstype: String,
+    pub source: String,
+    /// Per-superblock options (`size=1024k,mode=755`).
+    pub super_options: Vec<String>,
+}
+
+impl MountInfo {
+    /// The per-mount option `o` is set.
+    pub fn has(&self, o: &str) -> bool {
+        self.options.iter().any(|x| x == o)
+    }
+    /// The superblock option `o` (`size=1024k`) is set.
+    pub fn has_super(&self, o: &str) -> bool {
+        self.super_options.iter().any(|x| x == o)
+    }
+    /// An optional field starting with `prefix` (`shared:`, `master:`) exists.
+    pub fn has_field(&self, prefix: &str) -> bool {
+        self.optional.iter().any(|x| x.starts_with(prefix))
+    }
+}
+
+/// Parses mountinfo text; lines that do not parse are skipped.
+pub fn parse_mountinfo(text: &str) -> Vec<MountInfo> {
+    let mut v = Vec::new();
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let l: Vec<&str> = left.split(' ').collect();
+        let r: Vec<&str> = right.split(' ').collect();
+        if l.len() < 6 || r.len() < 3 {
+            continue;
+        }
+        let list = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
+        v.push(MountInfo {
+            id: l[0].parse().unwrap_or(0),
+            parent: l[1].parse().unwrap_or(0),
+            root: l[3].to_string(),
+            mount_point: l[4].to_string(),
+            options: list(l[5]),
+            optional: l[6..].iter().map(|s| s.to_string()).collect(),
+            fstype: r[0].to_string(),
+            source: r[1].to_string(),
+            super_options: list(r[2]),
+        });
+    }
+    v
+}
+
+/// The topmost (last listed) mount at `point`, panicking with the whole table if none.
+#[track_caller]
+pub fn mount_at<'a>(mounts: &'a [MountInfo], point: &str) -> &'a MountInfo {
+    mounts
+        .iter()
+        .rev()
+        .find(|m| m.mount_point == point)
+        .unwrap_or_else(|| panic!("no mount at {point} in:\n{mounts:#?}"))
+}
+
+/// A mount made on the host by a test, detached when dropped (declare it after the
+/// [`Container`] so it goes first and the leak check does not see it).
+pub struct HostMount(pub PathBuf);
+
+impl HostMount {
+    /// `mount ARGS... TARGET` on the host.
+    #[track_caller]
+    pub fn new(args: &[&str], target: &Path) -> HostMount {
+        std::fs::create_dir_all(target).expect("mkdir mount target");
+        let o = run_cmd(
+            {
+                let mut c = Command::new("mount");
+                c.args(args).arg(target);
+                c
+            },
+            None,
+        );
+        o.ok();
+        HostMount(target.to_path_buf())
+    }
+}
+
+impl Drop for HostMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .stderr(Stdio::null())
+            .status();
+    }
+}
