@@ -323,11 +323,24 @@ pub fn prepare(
     }
     caps.drop_bounding()?;
     load_seccomp(seccomp, nnp, Stage::BeforeUserSwitch, chan)?;
+    // The cwd is an fd resolved inside the root, so a cwd such as /proc/self/fd/N can never
+    // reach a host fd (CVE-2024-21626). Entered before the user switch, as runc does, so a
+    // cwd only root may search still works (`docker run -u 1000 -w /root`); if root was
+    // refused (a root-squashed volume the user owns) it is tried again as the user.
+    let cwd_err = |e| Error::Sys {
+        what: format!("process.cwd {}: chdir", p.cwd().display()),
+        source: std::io::Error::from_raw_os_error(e as i32),
+    };
+    let early = match nix::unistd::fchdir(cwd.as_fd()) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM) => false,
+        Err(e) => return Err(cwd_err(e)),
+    };
     switch_user(p.user(), userns)?;
     caps.apply()?;
-    // fchdir as the container user to an fd resolved inside the root: a cwd such as
-    // /proc/self/fd/N can never reach a host fd (CVE-2024-21626).
-    nix::unistd::fchdir(cwd.as_fd()).ctx(|| format!("process.cwd {}: chdir", p.cwd().display()))?;
+    if !early {
+        nix::unistd::fchdir(cwd.as_fd()).map_err(cwd_err)?;
+    }
     drop(cwd);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
         p.user().umask().unwrap_or(0o022) as libc::mode_t,
