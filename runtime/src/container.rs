@@ -103,17 +103,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         .as_ref()
         .map(crate::seccomp::compile)
         .transpose()?;
-    let mut preserve_fds = o.preserve_fds;
-    let mut extra_env = Vec::new();
-    if let Some(n) = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .filter(|n| *n > 0)
-    {
-        preserve_fds += n;
-        extra_env.push(format!("LISTEN_FDS={n}"));
-        extra_env.push("LISTEN_PID=1".into());
-    }
+    let (preserve_fds, extra_env) = passed_fds(o.preserve_fds)?;
     phase("parse", t);
 
     let mut guard = CreateGuard {
@@ -310,6 +300,41 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
     guard.dir = None;
     phase("create", t);
     Ok((pid, master))
+}
+
+/// The fds from 3 up that pass to the container: `LISTEN_FDS` (systemd socket activation,
+/// only when `LISTEN_PID` says they are for this process, as runc checks: an ancestor's
+/// inherited variables must not hand its fds over) then `--preserve-fds`. Returns their
+/// count and the environment the container gets for them. Every one must be open, as in
+/// runc: a gap would be filled by one of hull's own fds.
+fn passed_fds(preserve: u32) -> Result<(u32, Vec<String>)> {
+    let mut env = Vec::new();
+    let mut listen = 0;
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id());
+    if let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0 && for_us)
+    {
+        listen = n;
+        env.push(format!("LISTEN_FDS={n}"));
+        env.push("LISTEN_PID=1".into());
+    }
+    let total = listen.saturating_add(preserve);
+    for fd in 3..3u32.saturating_add(total) {
+        if !sys::fd_is_open(fd as i32) {
+            let what = if fd - 3 < listen {
+                format!("LISTEN_FDS={listen}")
+            } else {
+                format!("--preserve-fds {preserve}")
+            };
+            return Err(Error::container(format!("{what}: fd {fd} is not open")));
+        }
+    }
+    Ok((total, env))
 }
 
 /// How the init ended, for the error when it dies during setup.
