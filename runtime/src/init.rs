@@ -86,7 +86,11 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
         nix::sched::unshare(crate::namespaces::flag(T::Cgroup))
             .ctx(|| "unshare cgroup namespace")?;
     }
-    let userns = ns.creates(T::User);
+    // In any user namespace but the host's, new or joined, mknod is refused and a fresh
+    // sysfs may be too: devices are bound from the host and sysfs falls back to a bind.
+    // The init becomes root of that namespace either way (runc's stage-2 setuid(0)): files
+    // it creates must have a mapped owner.
+    let userns = ns.has(T::User);
     if userns {
         let root = nix::unistd::Uid::from_raw(0);
         let rootg = nix::unistd::Gid::from_raw(0);

@@ -79,10 +79,12 @@ impl Namespaces {
                 "a new user namespace needs uidMappings and gidMappings",
             ));
         }
-        if !ns.creates(T::User) && (maps || gmaps) {
+        // With a joined user namespace the mappings are the namespace's own; runc requires
+        // them in the config even then, so engines send them: accept and ignore them.
+        if !ns.has(T::User) && (maps || gmaps) {
             return Err(Error::config(
                 "linux.uidMappings",
-                "id mappings need a new user namespace",
+                "id mappings need a user namespace",
             ));
         }
         Ok(ns)
