@@ -6,7 +6,7 @@
 //! that the new ones are owned by the right user namespace (the order runc uses).
 
 use std::fs::File;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
@@ -146,8 +146,13 @@ impl Namespaces {
     /// path that is not a namespace of the declared type.
     pub fn join_all(joins: &[(T, File)]) -> Result<()> {
         for (t, f) in joins {
-            nix::sched::setns(f.as_fd(), flag(*t))
-                .ctx(|| format!("join {} namespace (setns)", type_name(*t)))?;
+            nix::sched::setns(f.as_fd(), flag(*t)).ctx(|| {
+                // What the path really is (`uts:[4026531838]`), for a path of the wrong type.
+                let what = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd()))
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                format!("join {} namespace (setns {what})", type_name(*t))
+            })?;
         }
         Ok(())
     }
