@@ -8,7 +8,7 @@
 //! podman's conmon receive it). Without a console socket, a foreground `run`/`exec` receives
 //! the master over an internal socketpair and [`relay`]s it to its own terminal.
 
-use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::io::{IoSlice, IoSliceMut, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -170,28 +170,51 @@ impl Drop for RawMode {
 /// stdin/stdout with the terminal in raw mode and window-size changes passed on, reaps it,
 /// and returns its exit code (128+signal when killed). Signals must already be blocked and
 /// routed to `sigfd`.
+///
+/// The master is non-blocking and typed input waits in a buffer until the pty takes it, so
+/// a program that does not read its input can never stop its output from being relayed;
+/// once every slave end is closed (EIO) the master is no longer polled, so a program that
+/// closed its terminal but keeps running costs no CPU.
 pub fn supervise(pid: i32, master: Option<OwnedFd>, sigfd: &SignalFd) -> Result<i32> {
     let _raw = master.as_ref().map(|_| RawMode::enter());
     if let Some(m) = &master {
         if let Ok((r, c)) = sys::get_winsize(std::io::stdin().as_fd()) {
             let _ = sys::set_winsize(m.as_fd(), r, c);
         }
+        let fl = nix::fcntl::fcntl(m, nix::fcntl::FcntlArg::F_GETFL).ctx(|| "pty: F_GETFL")?;
+        nix::fcntl::fcntl(
+            m,
+            nix::fcntl::FcntlArg::F_SETFL(OFlag::from_bits_retain(fl) | OFlag::O_NONBLOCK),
+        )
+        .ctx(|| "pty: O_NONBLOCK")?;
     }
+    let mut master_open = master.is_some();
     let mut stdin_open = master.is_some();
+    let mut pending: Vec<u8> = Vec::new();
     let mut buf = [0u8; 8192];
+    let stdin = std::io::stdin();
     loop {
         if let Some(code) = reap(pid) {
-            // Drain what the program wrote before it exited.
-            if let Some(m) = &master {
+            // Relay what the program wrote before it exited.
+            if let (Some(m), true) = (&master, master_open) {
                 drain(m.as_fd(), &mut buf);
             }
             return Ok(code);
         }
-        let stdin = std::io::stdin();
+        // Slots: 0 signals, 1 master (in, and out while input is pending), 2 stdin.
         let mut fds = vec![PollFd::new(sigfd.as_fd(), PollFlags::POLLIN)];
-        if let Some(m) = &master {
-            fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
-            if stdin_open {
+        let mut slot_master = None;
+        let mut slot_stdin = None;
+        if let (Some(m), true) = (&master, master_open) {
+            let mut ev = PollFlags::POLLIN;
+            if !pending.is_empty() {
+                ev |= PollFlags::POLLOUT;
+            }
+            slot_master = Some(fds.len());
+            fds.push(PollFd::new(m.as_fd(), ev));
+            // Input is read only when the previous input has gone to the pty.
+            if stdin_open && pending.is_empty() {
+                slot_stdin = Some(fds.len());
                 fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
             }
         }
@@ -200,12 +223,12 @@ pub fn supervise(pid: i32, master: Option<OwnedFd>, sigfd: &SignalFd) -> Result<
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e).ctx(|| "poll"),
         }
-        let ready: Vec<bool> = fds
+        let revents: Vec<PollFlags> = fds
             .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|f| f.revents().unwrap_or(PollFlags::empty()))
             .collect();
         drop(fds);
-        if ready[0] {
+        if !revents[0].is_empty() {
             if let Ok(Some(si)) = sigfd.read_signal() {
                 let sig = si.ssi_signo as i32;
                 if sig == libc::SIGWINCH {
@@ -219,47 +242,58 @@ pub fn supervise(pid: i32, master: Option<OwnedFd>, sigfd: &SignalFd) -> Result<
                 }
             }
         }
-        if let Some(m) = &master {
-            if ready.get(1).copied().unwrap_or(false)
-                && !copy_once(m.as_fd(), &mut std::io::stdout(), &mut buf)
-            {
-                // EIO: every slave end is closed; the program is exiting.
-                continue;
-            }
-            if ready.get(2).copied().unwrap_or(false) {
-                match stdin.lock().read(&mut buf) {
-                    Ok(0) | Err(_) => stdin_open = false,
-                    Ok(n) => {
-                        let _ = std::fs::File::from(m.try_clone().ctx(|| "dup pty")?)
-                            .write_all(&buf[..n]);
+        let Some(m) = &master else { continue };
+        if let Some(i) = slot_master {
+            let r = revents[i];
+            if r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+                match nix::unistd::read(m, &mut buf) {
+                    Ok(n) if n > 0 => {
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(&buf[..n]);
+                        let _ = out.flush();
                     }
+                    Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => {}
+                    // EIO: every slave end is closed. Keep waiting for the program only.
+                    _ => {
+                        master_open = false;
+                        pending.clear();
+                    }
+                }
+            }
+            if master_open && r.contains(PollFlags::POLLOUT) && !pending.is_empty() {
+                match nix::unistd::write(m, &pending) {
+                    Ok(n) => {
+                        pending.drain(..n);
+                    }
+                    Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(_) => pending.clear(),
+                }
+            }
+        }
+        if let Some(i) = slot_stdin {
+            if !revents[i].is_empty() {
+                // Unbuffered: what is typed goes to the pty as soon as it arrives.
+                match nix::unistd::read(stdin.as_fd(), &mut buf) {
+                    Ok(0) => stdin_open = false,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(_) => stdin_open = false,
                 }
             }
         }
     }
 }
 
-fn copy_once(from: BorrowedFd<'_>, to: &mut impl Write, buf: &mut [u8]) -> bool {
-    match nix::unistd::read(from, buf) {
-        Ok(0) | Err(_) => false,
-        Ok(n) => {
-            let _ = to.write_all(&buf[..n]);
-            let _ = to.flush();
-            true
-        }
-    }
-}
-
+/// Copies what the master still holds to stdout (it is non-blocking by now).
 fn drain(m: BorrowedFd<'_>, buf: &mut [u8]) {
     let mut out = std::io::stdout();
-    loop {
-        let mut fds = [PollFd::new(m, PollFlags::POLLIN)];
-        if !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
-            || !copy_once(m, &mut out, buf)
-        {
-            return;
+    while let Ok(n) = nix::unistd::read(m, buf) {
+        if n == 0 {
+            break;
         }
+        let _ = out.write_all(&buf[..n]);
     }
+    let _ = out.flush();
 }
 
 /// Reaps exited children; returns `pid`'s exit code once it has exited.
