@@ -32,7 +32,9 @@ on_exit "echo $fwd > /proc/sys/net/ipv4/ip_forward"
 on_exit "iptables -t nat -D POSTROUTING -s $BRIDGE_NET.0/24 ! -o $BRIDGE -j MASQUERADE"
 
 own_cgroup_parent docker
-start_daemon dockerd "$D/launcher.pid" "$D/dockerd.log" dockerd \
+# The same runtime registered the daemon.json way, as a second name.
+printf '{"runtimes": {"hull-json": {"path": "%s"}}}\n' "$RT" >"$D/daemon.json"
+start_daemon dockerd "$D/launcher.pid" "$D/dockerd.log" dockerd --config-file "$D/daemon.json" \
   --data-root "$D/root" --exec-root "$D/exec" -H "unix://$SOCK" --pidfile "$D/dockerd.pid" \
   --bridge "$BRIDGE" --add-runtime "hull=$RT" --default-runtime hull \
   --log-level info --userland-proxy=false
@@ -84,6 +86,14 @@ t_default_runtime() {
   # The container is hull's: its state is in hull's root for this daemon.
   st=$("$HULL" --root "$(hull_root "$id")" state "$id")
   assert_contains '"status": "running"' "$st" "hull state"
+  docker rm -f "$id" >/dev/null
+}
+
+t_daemon_json_runtime() {
+  out=$(docker run --runtime hull-json --rm "${EXTRA[@]}" "$IMG" echo via-daemon-json)
+  assert_eq via-daemon-json "$out" "output"
+  id=$(docker run --runtime hull-json -d "${EXTRA[@]}" "$IMG" sleep 1000)
+  assert_contains '"status": "running"' "$("$HULL" --root "$(hull_root "$id")" state "$id")" "hull state"
   docker rm -f "$id" >/dev/null
 }
 
@@ -268,6 +278,7 @@ t_docker_out_of_docker() {
 
 run_test t_run_rm
 run_test t_default_runtime
+run_test t_daemon_json_runtime
 run_test t_interactive
 run_test t_exec
 run_test t_stop

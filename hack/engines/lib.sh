@@ -11,6 +11,7 @@
 #                    config.json there before exec'ing hull (to see what an engine sends)
 #   HULL_ENG_ONLY    a regex: run only the tests whose names match
 #   HULL_ENG_KEEP    set to keep $WORK after the run (for debugging)
+#   HULL_ENG_TRACE   set to log each cleanup step at exit
 
 set -u -o pipefail
 # Debian's engine clients first: a newer docker CLI may sit in /usr/local/bin.
@@ -39,7 +40,7 @@ log() { printf '[%s %s] %s\n' "$ENGINE" "$(date +%H:%M:%S)" "$*" >&2; }
 on_exit() { _CLEANUPS=("$1" "${_CLEANUPS[@]}"); }
 _run_cleanups() {
   local c
-  for c in "${_CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+  for c in "${_CLEANUPS[@]}"; do [ -z "${HULL_ENG_TRACE:-}" ] || log "cleanup: $c"; eval "$c" >/dev/null 2>&1 || true; done
   if [ -z "${HULL_ENG_KEEP:-}" ]; then rm -rf "$WORK" 2>/dev/null || true
   else log "kept $WORK"; fi
 }
@@ -138,15 +139,16 @@ mk_rootfs() {
   chown 1000:1000 "$dir/home/user"
 }
 
-# mk_image_archive ROOTFS NAME OUT: a docker-archive (`docker save` format) tarball of ROOTFS
-# tagged NAME, loadable by `ctr image import`, `docker load` and `podman load`.
+# mk_image_archive ROOTFS NAME OUT [CMD_JSON]: a docker-archive (`docker save` format)
+# tarball of ROOTFS tagged NAME, loadable by `ctr image import`, `docker load` and
+# `podman load`. CMD_JSON is the image's Cmd (default ["sh"]).
 mk_image_archive() {
-  local rootfs=$1 name=$2 out=$3 tmp
+  local rootfs=$1 name=$2 out=$3 cmd=${4:-'["sh"]'} tmp
   tmp=$(mktemp -d "$WORK/img.XXXXXX")
   tar --numeric-owner -C "$rootfs" -cf "$tmp/layer.tar" .
-  python3 - "$tmp" "$name" <<'PY'
+  python3 - "$tmp" "$name" "$cmd" <<'PY'
 import hashlib, json, os, sys
-d, name = sys.argv[1], sys.argv[2]
+d, name, cmd = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 h = hashlib.sha256()
 with open(os.path.join(d, "layer.tar"), "rb") as f:
     for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -157,7 +159,7 @@ os.rename(os.path.join(d, "layer.tar"), os.path.join(d, h.hexdigest(), "layer.ta
 config = {
     "architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
     "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-               "Cmd": ["sh"], "WorkingDir": "/"},
+               "Cmd": cmd, "WorkingDir": "/"},
     "rootfs": {"type": "layers", "diff_ids": [diff]},
     "history": [{"created": "2026-01-01T00:00:00Z", "created_by": "hack/engines/lib.sh"}],
 }

@@ -24,6 +24,11 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "$P/events.log"
 conmon_path = ["/usr/bin/conmon"]
+# The README's containers.conf way (tested by t_containers_conf_runtime; the other tests
+# pass --runtime, which overrides it).
+runtime = "hull"
+[engine.runtimes]
+hull = ["$RT"]
 [containers]
 # podman asks for nofile=1048576 as root, and lowers its own nproc to 32768 before it runs
 # conmon, then asks for the host's nproc. Raising a hard limit needs CAP_SYS_RESOURCE, which
@@ -62,6 +67,14 @@ t_run_rm() {
   id=$(prun -d "$IMG" sleep 1000)
   assert_eq "$RT" "$(podman inspect -f '{{.OCIRuntime}}' "$id")" "OCI runtime of the container"
   # podman passes no --root to runtimes other than runc/crun: hull uses its default.
+  assert_contains '"status": "running"' "$("$HULL" state "$id")" "hull state"
+  podman rm -f -t 0 "$id" >/dev/null
+}
+
+t_containers_conf_runtime() {
+  id=$(timeout 60 /usr/bin/podman --root "$P/root" --runroot "$P/runroot" --tmpdir "$P/tmp" \
+    --storage-driver overlay run -d "${NET[@]}" "${EXTRA[@]}" "$IMG" sleep 1000)
+  assert_eq hull "$(podman inspect -f '{{.OCIRuntime}}' "$id")" "OCI runtime from containers.conf"
   assert_contains '"status": "running"' "$("$HULL" state "$id")" "hull state"
   podman rm -f -t 0 "$id" >/dev/null
 }
@@ -150,6 +163,7 @@ t_default_config() {
 }
 
 run_test t_run_rm
+run_test t_containers_conf_runtime
 run_test t_interactive
 run_test t_exec
 run_test t_stop
