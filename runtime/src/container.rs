@@ -325,7 +325,8 @@ fn passed_fds(preserve: u32) -> Result<(u32, Vec<String>)> {
     }
     let total = listen.saturating_add(preserve);
     for fd in 3..3u32.saturating_add(total) {
-        if !sys::fd_is_open(fd as i32) {
+        // The --log file is hull's own even though it is open.
+        if !sys::fd_is_open(fd as i32) || crate::logging::file_fd() == Some(fd as i32) {
             let what = if fd - 3 < listen {
                 format!("LISTEN_FDS={listen}")
             } else {

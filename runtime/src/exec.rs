@@ -38,6 +38,16 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
             "--process-label: SELinux is not enabled on this host",
         ));
     }
+    // First, before hull opens anything: each fd to pass must be the caller's, or a gap
+    // would be filled by one of hull's own (its /proc, the init's pidfd, the log file).
+    for fd in 3..3i32.saturating_add(o.preserve_fds.min(i32::MAX as u32) as i32) {
+        if !sys::fd_is_open(fd) || crate::logging::file_fd() == Some(fd) {
+            return Err(Error::container(format!(
+                "--preserve-fds {}: fd {fd} is not open",
+                o.preserve_fds
+            )));
+        }
+    }
     if !o.cgroup.is_empty() {
         return Err(Error::container(
             "--cgroup: exec into a sub-cgroup is not supported by hull yet",

@@ -33,6 +33,12 @@ pub fn init(g: &Global) {
     });
 }
 
+/// The `--log` file's descriptor: hull's own, never one to pass to a container.
+pub fn file_fd() -> Option<std::os::fd::RawFd> {
+    use std::os::fd::AsRawFd;
+    LOGGER.get()?.file.as_ref().map(|f| f.as_raw_fd())
+}
+
 /// True when `--debug` was given.
 pub fn debug_enabled() -> bool {
     LOGGER.get().is_some_and(|l| l.debug)

@@ -522,6 +522,25 @@ fn preserve_fds_and_no_fd_leaks() {
     let fds = fds_with_host_fds(&c, Some("2"));
     let nums: Vec<&str> = fds.iter().filter_map(|l| l.split(' ').next()).collect();
     assert_eq!(nums, ["0", "1", "2", "3", "4"], "{fds:?}");
+
+    // A gap in the range (fd 5 is not open) would be filled by one of hull's own fds (its
+    // /proc, the init's pidfd; with --log, the log file is fd 5): an error, nothing runs.
+    let hull = spec_tests::hull_bin().display().to_string();
+    let root = c.root.display().to_string();
+    let log = c.scratch("fds").join("log").display().to_string();
+    for (flags, n) in [("", "3"), (&*format!("--log '{log}'"), "3")] {
+        let script = format!(
+            "exec 3</ 4</; exec '{hull}' --root '{root}' {flags} exec --preserve-fds {n} '{}' \
+             sh -c 'ls -l /proc/self/fd; echo ran'",
+            c.id
+        );
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &script]);
+        let o = run_cmd(cmd, None);
+        o.fails()
+            .stderr_has(&format!("--preserve-fds {n}: fd 5 is not open"));
+        assert!(!o.stdout.contains("ran"), "{o:?}");
+    }
 }
 
 #[test]
