@@ -3,12 +3,13 @@
 //! Where a hook runs (runtime or container namespace) is decided by the caller: this module
 //! only runs a list of hooks in the calling process's context.
 
-use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use oci_spec::runtime::Hook;
 
@@ -20,11 +21,30 @@ pub fn run(kind: &str, hooks: Option<&Vec<Hook>>, state: &serde_json::Value) -> 
     let Some(hooks) = hooks else { return Ok(()) };
     let input = state.to_string();
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, &input)
-            .map_err(|e| Error::Hook(format!("hooks.{kind}[{i}] {}: {e}", h.path().display())))?;
+        run_one(h, &input).map_err(|e| describe(kind, i, h, e))?;
     }
     Ok(())
 }
+
+/// Runs every hook of `hooks` even when some fail, logging each failure as a warning: what
+/// the spec asks of poststart and poststop hooks ("the remaining hooks and lifecycle continue
+/// as if the hook had succeeded").
+pub fn run_warn(kind: &str, hooks: Option<&Vec<Hook>>, state: &serde_json::Value) {
+    let Some(hooks) = hooks else { return };
+    let input = state.to_string();
+    for (i, h) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(h, &input) {
+            crate::logging::warn(&describe(kind, i, h, e).to_string());
+        }
+    }
+}
+
+fn describe(kind: &str, i: usize, h: &Hook, e: String) -> Error {
+    Error::Hook(format!("hooks.{kind}[{i}] {}: {e}", h.path().display()))
+}
+
+/// What a hook may print that is kept for the error message.
+const KEEP: usize = 4096;
 
 fn run_one(h: &Hook, input: &str) -> std::result::Result<(), String> {
     let mut cmd = Command::new(h.path());
@@ -44,6 +64,9 @@ fn run_one(h: &Hook, input: &str) -> std::result::Result<(), String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| format!("start: {e}"))?;
+    // Opened before anything can block, so the timeout covers a hook that never reads.
+    let pidfd =
+        crate::sys::pidfd_open(child.id() as i32).map_err(|e| format!("pidfd_open: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin closes the pipe: EPIPE is not a failure.
         let _ = stdin.write_all(input.as_bytes());
@@ -52,52 +75,111 @@ fn run_one(h: &Hook, input: &str) -> std::result::Result<(), String> {
         .timeout()
         .filter(|t| *t > 0)
         .map(|t| Duration::from_secs(t as u64));
-    let status = match timeout {
-        None => child.wait().map_err(|e| format!("wait: {e}"))?,
-        Some(t) => wait_timeout(&mut child, t)?,
-    };
+    let mut out = Output::new(child.stdout.take().map(OwnedFd::from));
+    let mut err = Output::new(child.stderr.take().map(OwnedFd::from));
+    let status = wait(&mut child, &pidfd, timeout, &mut out, &mut err)?;
     if status.success() {
         return Ok(());
-    }
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut stderr);
     }
     let why = match (status.code(), status.signal()) {
         (Some(c), _) => format!("exit status {c}"),
         (_, Some(s)) => format!("killed by signal {s}"),
         _ => "failed".into(),
     };
-    let stderr = stderr.trim();
-    Err(if stderr.is_empty() {
-        why
-    } else {
-        format!("{why}: {stderr}")
-    })
+    let mut msg = why;
+    for (name, o) in [("stdout", &out), ("stderr", &err)] {
+        let text = String::from_utf8_lossy(&o.kept);
+        let text = text.trim();
+        if !text.is_empty() {
+            msg.push_str(&format!(", {name}: {text}"));
+        }
+    }
+    Err(msg)
 }
 
-/// Waits for `child` at most `t`, killing it when the time is up.
-fn wait_timeout(
-    child: &mut std::process::Child,
-    t: Duration,
-) -> std::result::Result<std::process::ExitStatus, String> {
-    let pidfd =
-        crate::sys::pidfd_open(child.id() as i32).map_err(|e| format!("pidfd_open: {e}"))?;
-    let deadline = Instant::now() + t;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("timed out after {}s", t.as_secs()));
+/// One of the hook's output pipes, read as it fills: a hook that prints more than a pipe
+/// holds must not block forever, and a daemon it leaves behind holding the pipe must not
+/// keep us waiting once the hook itself has exited.
+struct Output {
+    fd: Option<OwnedFd>,
+    kept: Vec<u8>,
+}
+
+impl Output {
+    fn new(fd: Option<OwnedFd>) -> Self {
+        if let Some(f) = &fd {
+            let _ = nix::fcntl::fcntl(f, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
         }
-        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
-            .unwrap_or(PollTimeout::MAX);
-        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, ms) {
-            Ok(n) if n > 0 => return child.wait().map_err(|e| format!("wait: {e}")),
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+        Output {
+            fd,
+            kept: Vec::new(),
+        }
+    }
+
+    /// Reads what is there now; closes the pipe at EOF.
+    fn drain(&mut self) {
+        let Some(fd) = &self.fd else { return };
+        let mut buf = [0u8; 4096];
+        loop {
+            match nix::unistd::read(fd, &mut buf) {
+                Ok(0) => {
+                    self.fd = None;
+                    return;
+                }
+                Ok(n) => {
+                    let room = KEEP.saturating_sub(self.kept.len());
+                    self.kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => return,
+                Err(_) => {
+                    self.fd = None;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Waits for `child`, reading its output meanwhile, killing it when `timeout` is up.
+fn wait(
+    child: &mut std::process::Child,
+    pidfd: &OwnedFd,
+    timeout: Option<Duration>,
+    out: &mut Output,
+    err: &mut Output,
+) -> std::result::Result<std::process::ExitStatus, String> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let ms = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let t = timeout.unwrap_or_default();
+                    return Err(format!("timed out after {}s", t.as_secs()));
+                }
+                PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+                    .unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = vec![PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        for o in [&*out, &*err] {
+            if let Some(f) = &o.fd {
+                fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
+            }
+        }
+        let exited = match poll(&mut fds, ms) {
+            Ok(_) => fds[0].any().unwrap_or(false),
+            Err(nix::errno::Errno::EINTR) => false,
             Err(e) => return Err(format!("poll: {e}")),
+        };
+        out.drain();
+        err.drain();
+        if exited {
+            return child.wait().map_err(|e| format!("wait: {e}"));
         }
     }
 }
