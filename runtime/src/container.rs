@@ -52,14 +52,21 @@ fn state_for_hooks(
     bundle: &Path,
     spec: &Spec,
 ) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "ociVersion": crate::OCI_VERSION,
         "id": id,
         "status": status,
         "pid": pid,
         "bundle": bundle,
         "annotations": spec.annotations().clone().unwrap_or_default(),
-    })
+    });
+    // No process, no pid (runtime.md: required only while created or running), as runc.
+    if pid == 0 {
+        if let Some(m) = v.as_object_mut() {
+            m.remove("pid");
+        }
+    }
+    v
 }
 
 /// `hull create`.
@@ -396,6 +403,22 @@ pub fn start(g: &Global, id: &str) -> Result<i32> {
         }
     }
     let fifo = dir.fifo();
+    let config = dir.load_config()?;
+    let hooks = config.hooks().clone().unwrap_or_default();
+    // With startContainer hooks, start waits for the init to get past them (their failure
+    // is start's error, runtime.md). A reader opened *before* our writer sees POLLHUP once
+    // every writer is gone: the init's copy closes at execve (CLOEXEC) or when it exits, in
+    // which case it has left its error in the fifo.
+    let watch = match hooks.start_container() {
+        Some(h) if !h.is_empty() => Some(
+            File::options()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo)
+                .ctx(|| format!("open {}", fifo.display()))?,
+        ),
+        _ => None,
+    };
     let mut f = File::options()
         .write(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -414,14 +437,42 @@ pub fn start(g: &Global, id: &str) -> Result<i32> {
         .ctx(|| "release container init (write exec fifo)")?;
     drop(f);
     fs::remove_file(&fifo).ctx(|| format!("remove {}", fifo.display()))?;
-    let config = dir.load_config()?;
-    if let Some(h) = config.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
+    if let Some(r) = watch {
+        wait_for_exec(r)?;
+    }
+    if hooks.poststart().is_some() {
         let s = state_for_hooks(id, "running", st.pid, &st.bundle, &config);
-        if let Err(e) = hooks::run("poststart", Some(h), &s) {
-            logging::warn(&e.to_string());
-        }
+        hooks::run_warn("poststart", hooks.poststart().as_ref(), &s);
     }
     Ok(0)
+}
+
+/// Blocks until the init has exec'd the program or died after `start` released it; in the
+/// second case returns the error it wrote into the exec fifo.
+fn wait_for_exec(mut r: File) -> Result<()> {
+    use std::io::Read;
+    loop {
+        // No events asked: only POLLHUP (no writer left) wakes us, not our own byte.
+        let mut fds = [nix::poll::PollFd::new(
+            r.as_fd(),
+            nix::poll::PollFlags::empty(),
+        )];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Ok(_) => break,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).ctx(|| "wait for the container process to start"),
+        }
+    }
+    let mut msg = String::new();
+    let _ = r.read_to_string(&mut msg);
+    // Our own release byte still there: the init died without reading it.
+    match msg.trim() {
+        "" => Ok(()),
+        "0" => Err(Error::container(
+            "container init exited before it was started",
+        )),
+        m => Err(Error::Init(m.to_string())),
+    }
 }
 
 use std::os::unix::fs::OpenOptionsExt;
@@ -580,9 +631,7 @@ fn destroy(dir: ContainerDir, st: &Persisted) -> Result<()> {
     if let Some(c) = config {
         if let Some(h) = c.hooks().as_ref().and_then(|h| h.poststop().as_ref()) {
             let s = state_for_hooks(&st.id, "stopped", 0, &st.bundle, &c);
-            if let Err(e) = hooks::run("poststop", Some(h), &s) {
-                logging::warn(&e.to_string());
-            }
+            hooks::run_warn("poststop", Some(h), &s);
         }
     }
     Ok(())

@@ -53,8 +53,10 @@ pub fn run(a: InitArgs<'_>) -> ! {
     match setup(&a) {
         Ok(exec) => {
             let err = finish(&a, exec);
-            // After Ready nobody waits on the channel; stderr is the container's stderr.
+            // After Ready nobody waits on the channel; stderr is the container's stderr, and
+            // a `start` waiting on startContainer hooks reads the exec fifo.
             let _ = writeln!(std::io::stderr(), "hull: {err}");
+            let _ = nix::unistd::write(&a.fifo, err.to_string().as_bytes());
             sys::exit_now(127)
         }
         Err(e) => {
@@ -128,7 +130,7 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
     hooks::run(
         "createContainer",
         hooks.create_container().as_ref(),
-        &hook_state(a, "created"),
+        &hook_state(a, "creating"),
     )?;
     if !rfs.dev_is_bound {
         let nodes = devices::plan(linux.devices().as_deref().unwrap_or(&[]), true)?;
