@@ -175,8 +175,12 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
         loopback_up()?;
     }
     for (k, v) in linux.sysctl().iter().flatten() {
-        write_proc(procfs.as_fd(), &format!("sys/{}", k.replace('.', "/")), v)
-            .map_err(|e| with_field(&format!("linux.sysctl.{k}"), e))?;
+        write_proc(
+            procfs.as_fd(),
+            &format!("sys/{}", crate::spec::sysctl_path(k)),
+            v,
+        )
+        .map_err(|e| with_field(&format!("linux.sysctl.{k}"), e))?;
     }
     if let Some(adj) = p.oom_score_adj() {
         write_proc(procfs.as_fd(), "self/oom_score_adj", &adj.to_string())

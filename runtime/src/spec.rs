@@ -350,12 +350,20 @@ fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
     };
     for key in linux.sysctl().iter().flat_map(|m| m.keys()) {
         let field = format!("linux.sysctl.{key}");
-        if key.contains("..") || key.contains('/') && key.contains('.') {
+        let name = sysctl_dotted(key);
+        if sysctl_path(key)
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
             return Err(Error::config(field, "invalid name"));
         }
-        let needs = sysctl_namespace(key).ok_or_else(|| {
+        let needs = sysctl_namespace(&name).ok_or_else(|| {
             Error::config(&field, "not namespaced: changing it would affect the host")
         })?;
+        if name == "kernel.hostname" {
+            // Namespaced, but the dedicated field owns it (runc refuses it the same way).
+            return Err(Error::config(field, "conflicts with the hostname field"));
+        }
         if !ns.has(needs) {
             return Err(Error::config(
                 field,
@@ -363,6 +371,12 @@ fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
                     "needs a private {} namespace",
                     crate::namespaces::type_name(needs)
                 ),
+            ));
+        }
+        if needs == T::Network && is_host_netns(ns)? {
+            return Err(Error::config(
+                field,
+                "the joined network namespace is the host's",
             ));
         }
     }
@@ -381,6 +395,48 @@ fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A sysctl name in its dotted form. sysctl.d(5) allows `/` as the separator; when the first
+/// separator is a `/`, `.` and `/` swap (`net/ipv4/conf/eth0.100/rp_filter` is
+/// `net.ipv4.conf.eth0/100.rp_filter`), as runc reads it.
+pub fn sysctl_dotted(key: &str) -> String {
+    match key.find(['.', '/']) {
+        Some(i) if key.as_bytes()[i] == b'/' => swap_separators(key),
+        _ => key.to_string(),
+    }
+}
+
+/// The path of a sysctl under /proc/sys.
+pub fn sysctl_path(key: &str) -> String {
+    swap_separators(&sysctl_dotted(key))
+}
+
+fn swap_separators(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '.' => '/',
+            '/' => '.',
+            c => c,
+        })
+        .collect()
+}
+
+/// The container joins the network namespace hull itself is in (runc's check: net sysctls
+/// there would change the host's).
+fn is_host_netns(ns: &Namespaces) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(path) = ns
+        .list
+        .iter()
+        .find(|n| n.0 == LinuxNamespaceType::Network)
+        .and_then(|n| n.1.as_ref())
+    else {
+        return Ok(false);
+    };
+    let mine = fs::metadata("/proc/self/ns/net").ctx(|| "stat /proc/self/ns/net")?;
+    let theirs = fs::metadata(path).ctx(|| format!("linux.namespaces: stat {}", path.display()))?;
+    Ok(mine.dev() == theirs.dev() && mine.ino() == theirs.ino())
 }
 
 /// The namespace a sysctl belongs to, for the sysctls that are namespaced (runc's list).
@@ -558,6 +614,30 @@ mod tests {
             Err(Error::Config { field, .. }) => field,
             other => format!("unexpected: {other:?}"),
         }
+    }
+
+    #[test]
+    fn sysctl_names_in_both_forms() {
+        assert_eq!(sysctl_path("net.ipv4.ip_forward"), "net/ipv4/ip_forward");
+        assert_eq!(sysctl_path("net/ipv4/ip_forward"), "net/ipv4/ip_forward");
+        assert_eq!(
+            sysctl_dotted("net/ipv4/conf/eth0.100/rp_filter"),
+            "net.ipv4.conf.eth0/100.rp_filter"
+        );
+        assert_eq!(
+            sysctl_path("net.ipv4.conf.eth0/100.rp_filter"),
+            "net/ipv4/conf/eth0.100/rp_filter"
+        );
+        let sysctl = |k: &str| {
+            with(|v| v["linux"]["sysctl"] = serde_json::json!({ k: "1" }))
+                .map_err(|e| e.to_string())
+        };
+        assert!(sysctl("net/ipv4/conf/lo/forwarding").is_ok());
+        assert!(sysctl("kernel.domainname").is_ok());
+        assert!(sysctl("kernel.hostname").is_err());
+        assert!(sysctl("net.ipv4..ip_forward").is_err());
+        assert!(sysctl("net/../kernel/panic").is_err());
+        assert!(sysctl("vm.swappiness").is_err());
     }
 
     #[test]
