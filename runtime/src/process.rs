@@ -211,6 +211,36 @@ pub fn switch_user(u: &User, userns: bool) -> Result<()> {
     Ok(())
 }
 
+/// Gives the process's stdio to its user before the switch, as runc does, so that a
+/// non-root program can reopen them by path (`/dev/stdout`, `/proc/self/fd/1`: nginx and
+/// many images log that way, and opening a pipe's /proc link checks its owner). Only what
+/// belongs to this container is chowned: anonymous pipes, sockets and ptys of the
+/// container's devpts. A host file or terminal handed to hull as stdio keeps its owner
+/// (runc would give it to the container's uid). Failures to chown (an unmapped owner in a
+/// user namespace, a read-only /dev) leave the fd alone, as in runc.
+pub fn give_stdio_to(uid: u32) {
+    use nix::sys::stat::{fstat, stat, SFlag};
+    let pipefs = nix::unistd::pipe()
+        .ok()
+        .and_then(|(r, _w)| fstat(r.as_fd()).ok())
+        .map(|s| s.st_dev);
+    let devpts = stat("/dev/pts/ptmx").ok().map(|s| s.st_dev);
+    let (i, o, e) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    for fd in [i.as_fd(), o.as_fd(), e.as_fd()] {
+        let Ok(st) = fstat(fd) else { continue };
+        if st.st_uid == uid {
+            continue;
+        }
+        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        let ours = (kind == SFlag::S_IFIFO && Some(st.st_dev) == pipefs)
+            || kind == SFlag::S_IFSOCK
+            || (kind == SFlag::S_IFCHR && Some(st.st_dev) == devpts);
+        if ours {
+            let _ = nix::unistd::fchown(fd, Some(nix::unistd::Uid::from_raw(uid)), None);
+        }
+    }
+}
+
 /// The environment for the process: `process.env`, plus HOME from the container's
 /// /etc/passwd when it is not set (runc does the same), plus `extra`.
 pub fn environment(p: &Process, extra: &[String]) -> Vec<String> {
@@ -317,6 +347,7 @@ pub fn prepare(
     chan: &Channel,
 ) -> Result<Launch> {
     set_rlimits(p)?;
+    give_stdio_to(p.user().uid());
     let nnp = p.no_new_privileges().unwrap_or(false);
     if nnp {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ctx(|| "process.noNewPrivileges: prctl")?;

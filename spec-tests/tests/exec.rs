@@ -577,3 +577,50 @@ fn foreground_exec_forwards_signals() {
     );
     assert_eq!(std::fs::read_to_string(&out).expect("out"), "ready\nterm\n");
 }
+
+/// Runs `cmd` with stdout and stderr on pipes; returns (code, stdout).
+fn run_piped(mut cmd: Command) -> (i32, String) {
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let err = child.stderr.take().expect("stderr");
+    let t = std::thread::spawn(move || spec_tests::read_all(err));
+    let out = spec_tests::read_all(child.stdout.take().expect("stdout"));
+    let code = wait_child(&mut child);
+    let err = t.join().unwrap_or_default();
+    (code, format!("{out}{err}"))
+}
+
+#[test]
+fn stdio_pipes_belong_to_the_user() {
+    // A non-root program reopens its stdout by path (nginx's access.log -> /dev/stdout):
+    // the pipe must be its user's, as runc makes it.
+    let script = "echo via-path >/dev/stdout && echo err-path >/proc/self/fd/2";
+    let c = sleeper("execstdio");
+    let mut cmd = c.hull_cmd();
+    cmd.args(["exec", "-u", "1000:1000", &c.id, "sh", "-c", script]);
+    let (code, out) = run_piped(cmd);
+    assert_eq!((code, out.as_str()), (0, "via-path\nerr-path\n"));
+
+    let mut r = Container::new("runstdio");
+    r.sh(script);
+    r.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    r.write_config();
+    let mut cmd = r.hull_cmd();
+    cmd.arg("run").arg("--bundle").arg(&r.bundle).arg(&r.id);
+    let (code, out) = run_piped(cmd);
+    assert_eq!((code, out.as_str()), (0, "via-path\nerr-path\n"));
+
+    // A host file given as stdout keeps its owner (runc would chown it to uid 1000).
+    let f = c.scratch("stdio").join("out");
+    let file = std::fs::File::create(&f).expect("out file");
+    let mut cmd = c.hull_cmd();
+    cmd.args(["exec", "-u", "1000", &c.id, "echo", "to-file"])
+        .stdout(file);
+    let mut child = cmd.spawn().expect("spawn");
+    assert_eq!(wait_child(&mut child), 0);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&f).expect("stat").uid(), 0);
+    assert_eq!(std::fs::read_to_string(&f).expect("read"), "to-file\n");
+}
