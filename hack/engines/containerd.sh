@@ -170,6 +170,17 @@ t_terminal() {
   assert_contains "42" "$out" "output"
 }
 
+t_exec_terminal() {
+  crun_ -d "$IMAGE" hull-ctr-exectty sleep 1000
+  out=$(timeout 60 script -qec "/usr/bin/ctr -a $SOCK -n $NS task exec -t --exec-id t1 hull-ctr-exectty sh -c 'tty; echo \$((6*7))'" /dev/null | tr -d '\r')
+  assert_match '/dev/pts/[0-9]+' "$out" "exec -t tty"
+  assert_contains 42 "$out" "exec -t output"
+  ctr task kill -s KILL hull-ctr-exectty
+  sleep 0.5
+  ctr task delete -f hull-ctr-exectty || true
+  ctr container delete hull-ctr-exectty
+}
+
 t_create_error() {
   # An error inside create reaches ctr through the shim's read of hull's json log.
   set +e
@@ -188,6 +199,7 @@ run_test t_exec
 run_test t_kill_delete
 run_test t_kill_all
 run_test t_terminal
+run_test t_exec_terminal
 run_test t_create_error
 run_test t_metrics
 run_test t_ps

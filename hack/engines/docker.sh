@@ -28,8 +28,7 @@ ip link set "$BRIDGE" up
 on_exit "ip link del $BRIDGE"
 fwd=$(cat /proc/sys/net/ipv4/ip_forward)
 on_exit "echo $fwd > /proc/sys/net/ipv4/ip_forward"
-# dockerd's iptables rules for our bridge (chains stay; they are empty without a daemon).
-on_exit "iptables -t nat -D POSTROUTING -s $BRIDGE_NET.0/24 ! -o $BRIDGE -j MASQUERADE"
+own_iptables
 
 own_cgroup_parent docker
 # The same runtime registered the daemon.json way, as a second name.
@@ -276,6 +275,96 @@ t_docker_out_of_docker() {
   assert_eq nested-ok "$out" "a sibling container started from inside"
 }
 
+t_top_update() {
+  # docker top -> the shim's `hull ps`; docker update -> `hull update` on a running container.
+  id=$(drun -d "$IMG" sh -c 'sleep 1000 & sleep 1000 & wait')
+  sleep 0.5
+  assert_eq "CMD wait 1000 1000" "$(docker top "$id" | awk '{print $NF}' | tr '\n' ' ' | sed 's/ $//')" "docker top"
+  docker update --memory 32m --memory-swap 64m --pids-limit 20 --cpus 0.25 "$id" >/dev/null
+  out=$(docker exec "$id" cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us)
+  assert_eq "33554432
+20
+25000" "$out" "limits after docker update"
+  docker rm -f "$id" >/dev/null
+}
+
+t_oom_kill() {
+  set +e
+  drun --name hull-oom -m 16m --memory-swap 16m "$IMG" sh -c 'head -c 64m /dev/zero | tail'
+  rc=$?
+  set -e
+  assert_eq 137 "$rc" "exit status of an OOM-killed container"
+  assert_eq "true 137" "$(docker inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}}' hull-oom)" "OOMKilled"
+  docker rm hull-oom >/dev/null
+}
+
+t_pids_limit_enforced() {
+  # sh gives up (exit 2) at the first fork the pids controller refuses.
+  set +e
+  out=$(drun --rm --pids-limit 10 "$IMG" sh -c 'for i in $(seq 20); do sleep 5 & done; echo all-forked' 2>&1)
+  rc=$?
+  set -e
+  assert_contains "can't fork" "$out" "fork beyond --pids-limit"
+  assert_not_contains "all-forked" "$out" "output"
+  assert_eq 2 "$rc" "exit status"
+}
+
+t_restart_commit_health() {
+  id=$(drun -d --health-cmd 'test -e /tmp/ok' --health-interval 1s "$IMG" sh -c 'touch /tmp/ok; sleep 1000')
+  wait_for 20 bash -c "[ \"\$(/usr/bin/docker -H unix://$SOCK inspect -f '{{.State.Health.Status}}' $id)\" = healthy ]"
+  # commit pauses the container while it snapshots.
+  docker commit "$id" hull/committed >/dev/null
+  docker restart -t 1 "$id" >/dev/null
+  assert_eq "running" "$(docker inspect -f '{{.State.Status}}' "$id")" "status after restart"
+  assert_eq "sleep 1000" "$(docker exec "$id" sh -c 'cat /proc/1/cmdline | tr "\0" " " | sed "s/ $//"')" "process after restart"
+  docker rm -f "$id" >/dev/null
+  docker rmi hull/committed >/dev/null
+}
+
+t_host_namespaces() {
+  out=$(drun --rm --pid host --ipc host --uts host --network host "$IMG" sh -c 'hostname; for n in ipc pid net; do readlink /proc/self/ns/$n; done')
+  assert_eq "$(hostname)
+$(readlink /proc/self/ns/ipc)
+$(readlink /proc/self/ns/pid)
+$(readlink /proc/self/ns/net)" "$out" "host uts, ipc, pid and net namespaces"
+}
+
+t_init_and_options() {
+  out=$(drun --rm --init "$IMG" sh -c 'cat /proc/1/cmdline | tr "\0" " "')
+  assert_match '^/sbin/docker-init -- sh' "$out" "--init runs docker-init as pid 1"
+  out=$(drun --rm --ulimit nofile=1000:2000 --sysctl net.ipv4.ip_forward=1 --shm-size 8m \
+    --tmpfs /run:size=2m --oom-score-adj 100 --device /dev/zero:/dev/myzero "$IMG" sh -c '
+      ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward
+      df -k /dev/shm /run | tail -2 | awk "{print \$2}"
+      cat /proc/self/oom_score_adj; head -c 3 /dev/myzero | od -An -tx1')
+  assert_eq "1000
+2000
+1
+8192
+2048
+100
+ 00 00 00" "$out" "ulimit, sysctl, shm size, tmpfs, oom score, device"
+}
+
+t_privileged() {
+  # --privileged asks for every capability; where the host withholds one from root (this
+  # CI's VM has no CAP_SYS_RESOURCE), runc fails with "unable to apply caps: operation not
+  # permitted" and hull must fail naming the capability.
+  bnd=$(awk '/^CapBnd/ {print $2}' /proc/self/status)
+  set +e
+  out=$(drun --rm --privileged "$IMG" sh -c 'grep CapEff /proc/self/status; grep Seccomp: /proc/self/status; ls /dev | grep -c .' 2>&1)
+  rc=$?
+  set -e
+  if [ "$bnd" = 000001ffffffffff ]; then
+    [ $rc -eq 0 ] || fail "privileged container failed: $out"
+    assert_contains "CapEff:	000001ffffffffff" "$out" "all capabilities"
+    assert_contains "Seccomp:	0" "$out" "no seccomp filter"
+  else
+    [ $rc -ne 0 ] || fail "privileged container started although the host withholds capabilities"
+    assert_match "process.capabilities.[a-z]+: CAP_[A-Z_]+ not in the host's bounding set" "$out" "error names the capability"
+  fi
+}
+
 run_test t_run_rm
 run_test t_default_runtime
 run_test t_daemon_json_runtime
@@ -297,4 +386,11 @@ run_test t_limits
 run_test t_pause
 run_test t_seccomp_default
 run_test t_seccomp_custom
+run_test t_top_update
+run_test t_oom_kill
+run_test t_pids_limit_enforced
+run_test t_restart_commit_health
+run_test t_host_namespaces
+run_test t_init_and_options
+run_test t_privileged
 summary

@@ -201,12 +201,23 @@ stop_daemon() {
 }
 
 # own_cgroup_parent NAME: the engine will make /NAME in every cgroup hierarchy; remove it
-# (rmdir only: empty, and only if this run made it) at exit.
+# and what the engine made below it (podman's conmon/) at exit: rmdir only, so only empty
+# cgroups go, and only if this run made NAME.
 own_cgroup_parent() {
   local d
   for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-    [ -e "$d$1" ] || on_exit "rmdir $d$1"
+    [ -e "$d$1" ] || on_exit "find $d$1 -depth -type d -exec rmdir {} +"
   done
+}
+
+# own_iptables: Docker adds chains and rules and sets the FORWARD policy to DROP; put the
+# filter and nat tables back as they were at exit.
+own_iptables() {
+  command -v iptables-save >/dev/null || return 0
+  # Listing makes iptables-nft create the tables, so the save has them all.
+  iptables -t filter -S >/dev/null 2>&1; iptables -t nat -S >/dev/null 2>&1
+  iptables-save >"$WORK/iptables.saved" 2>/dev/null || return 0
+  on_exit "iptables-restore <$WORK/iptables.saved"
 }
 
 # umount_under DIR: lazily unmounts everything mounted below DIR (engines leave overlay and

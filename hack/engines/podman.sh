@@ -146,6 +146,21 @@ t_kill() {
   podman rm "$id" >/dev/null
 }
 
+t_pause_top_stats() {
+  id=$(prun -d "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done')
+  sleep 0.5
+  podman pause "$id" >/dev/null
+  assert_eq paused "$(podman inspect -f '{{.State.Status}}' "$id")" "status after pause"
+  assert_contains '"status": "paused"' "$("$HULL" state "$id")" "hull state"
+  podman unpause "$id" >/dev/null
+  a=$(podman exec "$id" cat /tmp/n); sleep 0.5; b=$(podman exec "$id" cat /tmp/n)
+  [ "$b" -gt "$a" ] || fail "counter did not advance after unpause ($a -> $b)"
+  assert_contains "while" "$(podman top "$id" args)" "podman top"
+  out=$(podman stats --no-stream --format '{{.PIDs}}' "$id")
+  assert_match '^[1-9][0-9]*$' "$out" "pids in podman stats"
+  podman rm -f -t 0 "$id" >/dev/null
+}
+
 t_create_error() {
   set +e
   err=$(prun --rm "$IMG" /no/such/binary 2>&1)
@@ -168,6 +183,7 @@ run_test t_interactive
 run_test t_exec
 run_test t_stop
 run_test t_kill
+run_test t_pause_top_stats
 run_test t_create_error
 run_test t_default_config
 summary
