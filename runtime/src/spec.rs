@@ -541,9 +541,9 @@ pub fn default_spec(rootless: bool) -> serde_json::Value {
                         "mode=0620"
                     ]);
                 }
-                if m["destination"] == "/dev/mqueue" {
-                    *m = serde_json::json!({"destination":"/dev/mqueue","type":"bind","source":"/dev/mqueue","options":["rbind","nosuid","noexec","nodev"]});
-                }
+                // /dev/mqueue stays an mqueue mount (as runc writes it): the spec has an ipc
+                // namespace of its own, where mqueue mounts without privilege, while a bind
+                // of the host's /dev/mqueue fails on hosts that have none.
             }
         }
     }
