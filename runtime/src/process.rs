@@ -244,8 +244,19 @@ pub fn give_stdio_to(uid: u32) {
 /// The environment for the process: `process.env`, plus HOME from the container's
 /// /etc/passwd when it is not set (runc does the same), plus `extra`.
 pub fn environment(p: &Process, extra: &[String]) -> Vec<String> {
-    let mut env: Vec<String> = p.env().clone().unwrap_or_default();
-    env.extend(extra.iter().cloned());
+    // A name given twice keeps its first place and its last value, as runc's init (which
+    // sets each one with os.Setenv) hands them on.
+    let mut env: Vec<String> = Vec::new();
+    for kv in p.env().iter().flatten().chain(extra) {
+        let name = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+        match env
+            .iter_mut()
+            .find(|e| e.split_once('=').is_some_and(|(k, _)| k == name))
+        {
+            Some(e) => e.clone_from(kv),
+            None => env.push(kv.clone()),
+        }
+    }
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!(
             "HOME={}",
