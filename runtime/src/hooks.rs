@@ -1,5 +1,6 @@
 //! Lifecycle hooks (config.md "POSIX-platform Hooks"). A hook gets the container state JSON
-//! on stdin, runs with exactly its own `env`, and is killed when its `timeout` expires.
+//! on stdin, runs with exactly its own `env` (the runtime's when it has none, as in runc),
+//! and is killed when its `timeout` expires.
 //! Where a hook runs (runtime or container namespace) is decided by the caller: this module
 //! only runs a list of hooks in the calling process's context.
 
@@ -54,10 +55,14 @@ fn run_one(h: &Hook, input: &str) -> std::result::Result<(), String> {
         }
         cmd.args(args.iter().skip(1));
     }
-    cmd.env_clear();
-    for kv in h.env().iter().flatten() {
-        if let Some((k, v)) = kv.split_once('=') {
-            cmd.env(k, v);
+    // `env` given (even empty): exactly that. Absent: the runtime's own environment, as
+    // runc does (hooks such as GPU and network plugins rely on PATH being there).
+    if let Some(env) = h.env() {
+        cmd.env_clear();
+        for kv in env {
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
         }
     }
     cmd.stdin(Stdio::piped())
