@@ -237,6 +237,34 @@ fn hook_args_zero_and_output() {
 }
 
 #[test]
+fn hook_without_env_gets_the_runtimes() {
+    let mut c = Container::new("hookenv");
+    let h = Hooks::new(&c);
+    let dump = h.dir.join("dump.sh");
+    script(&dump, &format!("env > {}/env.$1", h.dir.display()));
+    // No `env`: the runtime's environment, as runc (Go's exec with a nil Env) passes it;
+    // an empty `env`: nothing.
+    c.config["hooks"] = json!({"prestart": [
+        {"path": dump, "args": ["dump.sh", "absent"]},
+        {"path": dump, "args": ["dump.sh", "empty"], "env": []},
+    ]});
+    c.create().ok();
+    let path = std::env::var("PATH").expect("PATH");
+    let absent = std::fs::read_to_string(h.dir.join("env.absent")).expect("env.absent");
+    assert!(
+        absent.lines().any(|l| l == format!("PATH={path}")),
+        "{absent}"
+    );
+    let empty = std::fs::read_to_string(h.dir.join("env.empty")).expect("env.empty");
+    assert!(
+        empty
+            .lines()
+            .all(|l| l.starts_with("PWD=") || l.starts_with("SHLVL=")),
+        "{empty}"
+    );
+}
+
+#[test]
 fn hook_timeout_fails_create_and_cleans_up() {
     let mut c = Container::new("hooktimeout");
     let h = Hooks::new(&c);

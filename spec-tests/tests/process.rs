@@ -173,6 +173,9 @@ fn env_exactly_as_given_plus_home() {
         "PATH=/bin\nA=1\nSPACED=x y\nEMPTY=\nHOME=/root",
         "runc adds HOME (from /etc/passwd) only when it is missing"
     );
+    // A name given twice: first place, last value (runc).
+    c.config["process"]["env"] = json!(["PATH=/bin", "A=1", "B=2", "A=3"]);
+    assert_eq!(c.run().ok().out(), "PATH=/bin\nA=3\nB=2\nHOME=/root");
     c.config["process"]["env"] = json!(["PATH=/bin", "HOME=/elsewhere"]);
     assert_eq!(c.run().ok().out(), "PATH=/bin\nHOME=/elsewhere");
     c.config["process"]["env"] = json!(["PATH=/bin"]);
