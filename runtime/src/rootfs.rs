@@ -74,25 +74,38 @@ fn resolve_create_depth(
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
         Err(e) => return Err(e).ctx(what),
     }
-    // Walk down, creating what is missing. Each prefix is re-resolved from the root so a
-    // symlink met on the way is still confined to the rootfs.
+    // Walk down. `prefix` is what exists (re-resolved from the root at each step, so a
+    // symlink met on the way stays confined to the rootfs); `missing` is what must be made
+    // under it. `..` is kept for the kernel to resolve after an existing component (clamped
+    // at the rootfs by RESOLVE_IN_ROOT), and is lexical after a missing one, which cannot be
+    // a symlink: the same answer as runc's SecureJoin.
     let mut prefix = std::path::PathBuf::from("/");
+    let mut missing: Vec<&std::ffi::OsStr> = Vec::new();
     let comps: Vec<_> = path
         .components()
-        .filter(|c| matches!(c, Component::Normal(_)))
+        .filter(|c| matches!(c, Component::Normal(_) | Component::ParentDir))
         .collect();
     for (i, c) in comps.iter().enumerate() {
-        let parent = open_in_root(root, &prefix, OFlag::O_PATH | OFlag::O_DIRECTORY).ctx(what)?;
-        let last = i + 1 == comps.len();
-        match open_in_root(root, &prefix.join(c), OFlag::O_PATH) {
+        let Component::Normal(name) = c else {
+            if missing.pop().is_none() {
+                prefix.push("..");
+            }
+            continue;
+        };
+        if !missing.is_empty() {
+            missing.push(name);
+            continue;
+        }
+        match open_in_root(root, &prefix.join(name), OFlag::O_PATH) {
             Ok(_) => {
-                prefix.push(c);
+                prefix.push(name);
                 continue;
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
             Err(e) => return Err(e).ctx(what),
         }
-        if let Ok(target) = nix::fcntl::readlinkat(parent.as_fd(), c.as_os_str()) {
+        let parent = open_in_root(root, &prefix, OFlag::O_PATH | OFlag::O_DIRECTORY).ctx(what)?;
+        if let Ok(target) = nix::fcntl::readlinkat(parent.as_fd(), *name) {
             // A dangling link: continue from its target, still relative to the rootfs.
             let mut next = if Path::new(&target).is_absolute() {
                 std::path::PathBuf::from(&target)
@@ -104,11 +117,16 @@ fn resolve_create_depth(
             }
             return resolve_create_depth(root, &next, kind, depth + 1);
         }
-        prefix.push(c);
-        if last && kind == Kind::File {
+        missing.push(name);
+    }
+    let n = missing.len();
+    for (i, name) in missing.into_iter().enumerate() {
+        let parent = open_in_root(root, &prefix, OFlag::O_PATH | OFlag::O_DIRECTORY).ctx(what)?;
+        prefix.push(name);
+        if i + 1 == n && kind == Kind::File {
             let f = sys::openat2(
                 parent.as_fd(),
-                &c.as_os_str().to_string_lossy(),
+                &name.to_string_lossy(),
                 (OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW).bits(),
                 0o644,
                 IN_ROOT,
@@ -121,17 +139,13 @@ fn resolve_create_depth(
                 }
             }
         } else {
-            match nix::sys::stat::mkdirat(
-                parent.as_fd(),
-                c.as_os_str(),
-                Mode::from_bits_truncate(0o755),
-            ) {
+            match nix::sys::stat::mkdirat(parent.as_fd(), name, Mode::from_bits_truncate(0o755)) {
                 Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                 Err(e) => return Err(e).ctx(|| format!("mkdir {} in rootfs", prefix.display())),
             }
         }
     }
-    open_in_root(root, path, want).ctx(what)
+    open_in_root(root, &prefix, want).ctx(what)
 }
 
 /// The root filesystem being assembled in the init's new mount namespace.

@@ -549,3 +549,29 @@ fn bad_mounts_fail_create_cleanly() {
         c.hull(&["state", &c.id]).fails();
     }
 }
+
+/// `..` in a destination: lexical through missing directories (nothing made for them),
+/// clamped at the rootfs's `/`, as runc resolves it.
+#[test]
+fn dotdot_destinations_stay_in_rootfs() {
+    let mut c = Container::new("dotdot");
+    let host = c.scratch("hostside");
+    let climb = format!("/../../../../../../..{}/x", host.display());
+    add_mounts(
+        &mut c,
+        json!([
+            {"destination": "/a/b/../../dotdot", "type": "tmpfs", "source": "tmpfs"},
+            {"destination": climb, "type": "tmpfs", "source": "tmpfs"}
+        ]),
+    );
+    let (_, mi) = run_with_mountinfo(&mut c, "true");
+    mount_at(&mi, "/dotdot");
+    mount_at(&mi, &format!("{}/x", host.display()));
+    let r = c.rootfs();
+    assert!(r.join("dotdot").is_dir());
+    assert!(
+        !r.join("a").exists(),
+        "a missing directory before `..` was made"
+    );
+    assert!(!host.join("x").exists(), "created on the host");
+}
