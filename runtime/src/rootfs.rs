@@ -275,7 +275,13 @@ impl Rootfs {
             // In a user namespace that does not own the network namespace the kernel refuses
             // a new sysfs; bind the host's instead, as runc does.
             Err(e) if ty == "sysfs" && userns && e.raw_os_error() == Some(libc::EPERM) => {
-                let o = MountOptions::parse(&["rbind", "nosuid", "noexec", "nodev", "ro"]);
+                // Recursively: the host's submounts (its cgroup trees) come along with
+                // the bind and must not stay writable under a sysfs asked to be read-only.
+                let mut words = vec!["rbind", "rnosuid", "rnoexec", "rnodev"];
+                if opts.flags & libc::MS_RDONLY != 0 {
+                    words.push("rro");
+                }
+                let o = MountOptions::parse(&words);
                 return self.bind(Path::new("/sys"), dest, &o);
             }
             Err(e) if opts.data.is_empty() => return Err(e).ctx(|| format!("mount {ty} {source}")),

@@ -497,3 +497,33 @@ fn duplicate_namespaces_rejected() {
         assert!(!c.root.join(&c.id).exists());
     }
 }
+
+/// A user namespace without its own network namespace may not mount a sysfs: the host's is
+/// bound instead, read-only all the way down (its cgroup submounts included).
+#[test]
+fn user_namespace_without_netns_binds_sysfs_read_only() {
+    let mut c = Container::new("nsusersys");
+    let mut ns: Vec<Value> = c.config["linux"]["namespaces"]
+        .as_array()
+        .expect("ns")
+        .iter()
+        .filter(|n| n["type"] != "network")
+        .cloned()
+        .collect();
+    ns.push(json!({"type": "user"}));
+    set_namespaces(&mut c, json!(ns));
+    user_maps(&mut c);
+    let mounts = c.config["mounts"].as_array_mut().expect("mounts");
+    mounts.retain(|m| m["destination"] != "/sys/fs/cgroup");
+    c.sh("echo @@; cat /proc/self/mountinfo");
+    let o = c.run();
+    let mi = spec_tests::parse_mountinfo(o.ok().stdout.split_once("@@\n").expect("marker").1);
+    let sys: Vec<_> = mi
+        .iter()
+        .filter(|m| m.mount_point == "/sys" || m.mount_point.starts_with("/sys/"))
+        .collect();
+    assert!(sys.len() > 1, "the host's submounts came along: {sys:#?}");
+    for m in sys {
+        assert!(m.has("ro") && m.has("nosuid") && m.has("nodev"), "{m:?}");
+    }
+}
