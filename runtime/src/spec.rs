@@ -345,6 +345,18 @@ fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
             "cannot set the domainname without a private UTS namespace",
         ));
     }
+    let names = spec.hostname().iter().chain(spec.domainname().iter());
+    if names.filter(|h| !h.is_empty()).count() > 0 && joins_hosts(ns, T::Uts)? {
+        let field = if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) {
+            "hostname"
+        } else {
+            "domainname"
+        };
+        return Err(Error::config(
+            field,
+            "the joined UTS namespace is the host's: setting it would rename the host",
+        ));
+    }
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
@@ -373,10 +385,13 @@ fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
                 ),
             ));
         }
-        if needs == T::Network && is_host_netns(ns)? {
+        if joins_hosts(ns, needs)? {
             return Err(Error::config(
                 field,
-                "the joined network namespace is the host's",
+                format!(
+                    "the joined {} namespace is the host's",
+                    crate::namespaces::type_name(needs)
+                ),
             ));
         }
     }
@@ -422,20 +437,23 @@ fn swap_separators(s: &str) -> String {
         .collect()
 }
 
-/// The container joins the network namespace hull itself is in (runc's check: net sysctls
-/// there would change the host's).
-fn is_host_netns(ns: &Namespaces) -> Result<bool> {
+/// The container joins, by path, a namespace of type `t` that is the one hull itself is in:
+/// a hostname or sysctl set there would change the host's (runc checks this for net only).
+fn joins_hosts(ns: &Namespaces, t: LinuxNamespaceType) -> Result<bool> {
     use std::os::unix::fs::MetadataExt;
-    let Some(path) = ns
-        .list
-        .iter()
-        .find(|n| n.0 == LinuxNamespaceType::Network)
-        .and_then(|n| n.1.as_ref())
-    else {
+    let Some(path) = ns.list.iter().find(|n| n.0 == t).and_then(|n| n.1.as_ref()) else {
         return Ok(false);
     };
-    let mine = fs::metadata("/proc/self/ns/net").ctx(|| "stat /proc/self/ns/net")?;
-    let theirs = fs::metadata(path).ctx(|| format!("linux.namespaces: stat {}", path.display()))?;
+    let name = crate::namespaces::type_name(t);
+    let file = match t {
+        LinuxNamespaceType::Network => "net",
+        LinuxNamespaceType::Mount => "mnt",
+        _ => name,
+    };
+    let mine = format!("/proc/self/ns/{file}");
+    let mine = fs::metadata(&mine).ctx(|| format!("stat {mine}"))?;
+    let theirs = fs::metadata(path)
+        .ctx(|| format!("linux.namespaces: {name} namespace {}", path.display()))?;
     Ok(mine.dev() == theirs.dev() && mine.ino() == theirs.ino())
 }
 

@@ -259,6 +259,12 @@ fn sysctl_outside_a_namespace_rejected() {
     ns.push(json!({"type": "network", "path": format!("/proc/{}/ns/net", std::process::id())}));
     c.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
     create_fails(&c, "linux.sysctl.net.ipv4.ip_forward", "host");
+    let mut c = Container::new("sysctlhostipc");
+    without_ns(&mut c, "ipc");
+    let ns = c.config["linux"]["namespaces"].as_array_mut().expect("ns");
+    ns.push(json!({"type": "ipc", "path": format!("/proc/{}/ns/ipc", std::process::id())}));
+    c.config["linux"]["sysctl"] = json!({"kernel.shm_rmid_forced": "1"});
+    create_fails(&c, "linux.sysctl.kernel.shm_rmid_forced", "host");
 }
 
 #[test]
@@ -277,6 +283,12 @@ fn hostname_and_domainname() {
     c.config["hostname"] = Value::Null;
     c.config["domainname"] = json!("linux.example");
     create_fails(&c, "domainname", "UTS namespace");
+    // Joining the host's own UTS namespace by path is no better.
+    let mut c = Container::new("hostnamehostuts");
+    without_ns(&mut c, "uts");
+    let ns = c.config["linux"]["namespaces"].as_array_mut().expect("ns");
+    ns.push(json!({"type": "uts", "path": format!("/proc/{}/ns/uts", std::process::id())}));
+    create_fails(&c, "hostname", "host");
     // An empty hostname asks for nothing.
     c.config["domainname"] = Value::Null;
     c.config["hostname"] = json!("");
