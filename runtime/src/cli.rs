@@ -253,6 +253,7 @@ pub fn main() -> i32 {
         }
     };
     logging::init(&cli.global);
+    crate::sys::default_sigchld();
     let g = &cli.global;
     let res = match cli.cmd {
         Command::Create(o) => container::create(g, &o),

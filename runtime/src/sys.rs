@@ -369,6 +369,14 @@ pub fn setgroups(gids: &[u32]) -> io::Result<()> {
     cvt(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) } as libc::c_long).map(drop)
 }
 
+/// Makes SIGCHLD's disposition the default. hull waits for the children it starts; an
+/// ignored SIGCHLD inherited from the caller would have the kernel reap them unseen and
+/// leave `run`/`exec` waiting forever.
+pub fn default_sigchld() {
+    // SAFETY: SIG_DFL for SIGCHLD installs no handler code; nothing else is affected.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+}
+
 /// Resets every signal handler and the signal mask hull may have set, before `execve`.
 pub fn reset_signals() {
     for sig in 1..libc::SIGRTMAX() {

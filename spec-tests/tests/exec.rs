@@ -624,3 +624,31 @@ fn stdio_pipes_belong_to_the_user() {
     assert_eq!(std::fs::metadata(&f).expect("stat").uid(), 0);
     assert_eq!(std::fs::read_to_string(&f).expect("read"), "to-file\n");
 }
+
+#[test]
+fn inherited_ignored_sigchld() {
+    // A caller that ignores SIGCHLD passes that on; hull must still see its children exit.
+    let ignore = |cmd: &mut Command| {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only signal(2), async-signal-safe, between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    };
+    let c = sleeper("execsigchld");
+    let mut cmd = c.hull_cmd();
+    cmd.args(["exec", &c.id, "sh", "-c", "exit 3"]);
+    ignore(&mut cmd);
+    assert_eq!(wait_child(&mut cmd.spawn().expect("spawn")), 3);
+
+    let mut r = Container::new("runsigchld");
+    r.sh("exit 4");
+    r.write_config();
+    let mut cmd = r.hull_cmd();
+    cmd.arg("run").arg("--bundle").arg(&r.bundle).arg(&r.id);
+    ignore(&mut cmd);
+    assert_eq!(wait_child(&mut cmd.spawn().expect("spawn")), 4);
+}
