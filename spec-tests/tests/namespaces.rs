@@ -527,3 +527,25 @@ fn user_namespace_without_netns_binds_sysfs_read_only() {
         assert!(m.has("ro") && m.has("nosuid") && m.has("nodev"), "{m:?}");
     }
 }
+
+#[test]
+fn mount_namespace_joined_by_path() {
+    let h = Holder::unshare(&["--mount"]);
+    let mut c = Container::new("nsjoinmnt");
+    let mut ns: Vec<Value> = c.config["linux"]["namespaces"]
+        .as_array()
+        .expect("ns")
+        .iter()
+        .filter(|n| n["type"] != "mount")
+        .cloned()
+        .collect();
+    ns.push(json!({"type": "mount", "path": h.path("mnt")}));
+    set_namespaces(&mut c, json!(ns));
+    c.put("/marker", "joined\n");
+    c.sh("readlink /proc/self/ns/mnt; cat /marker");
+    let o = c.run();
+    assert_eq!(
+        o.ok().out().lines().collect::<Vec<_>>(),
+        [h.ns("mnt").as_str(), "joined"]
+    );
+}
