@@ -70,17 +70,22 @@ def main():
         "// (/usr/include/x86_64-linux-gnu/asm/unistd_{64,32,x32}.h) plus the syscalls added",
         "// since those headers (listed in the script). Do not edit by hand.",
         "",
-        "//! Syscall name -> number tables, sorted by name for binary search. x32 numbers are",
-        "//! given without `__X32_SYSCALL_BIT`, which the x32 ABI adds.",
+        "//! Syscall name -> numbers on x86_64, i386 and x32, sorted by name for binary search.",
+        "//! [`NONE`] marks a syscall an ABI does not have; x32 numbers are given without",
+        "//! `__X32_SYSCALL_BIT`, which the x32 ABI adds.",
+        "",
+        "/// No such syscall on that ABI.",
+        "pub const NONE: u32 = u32::MAX;",
         "",
     ]
-    for abi, konst in (("x86_64", "X86_64"), ("x86", "X86"), ("x32", "X32")):
-        rows = sorted(tables[abi].items())
-        out.append(f"/// The {abi} syscall table ({len(rows)} syscalls).")
-        out.append(f"pub const {konst}: &[(&str, u32)] = &[")
-        out.extend(f'    ("{n}", {nr}),' for n, nr in rows)
-        out.append("];")
-        out.append("")
+    names = sorted(set(tables["x86_64"]) | set(tables["x86"]) | set(tables["x32"]))
+    out.append(f"/// {len(names)} syscalls: (name, [x86_64, i386, x32]).")
+    out.append("pub const TABLE: &[(&str, [u32; 3])] = &[")
+    for n in names:
+        cols = ", ".join(str(tables[a][n]) if n in tables[a] else "NONE" for a in ("x86_64", "x86", "x32"))
+        out.append(f'    ("{n}", [{cols}]),')
+    out.append("];")
+    out.append("")
     text = "\n".join(out)
     if "--check" in sys.argv:
         if OUT.read_text() != text:

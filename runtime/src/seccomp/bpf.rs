@@ -98,9 +98,11 @@ impl Asm {
     /// Resolves labels into offsets, adding `ja` trampolines for conditional jumps that
     /// are too long. Fails if a jump goes backwards or the program is too long to load.
     pub fn assemble(mut self) -> Result<Vec<SockFilter>, String> {
+        // Each round routes every jump that is too long through trampolines; inserting them
+        // only lengthens other jumps, so a few rounds reach a fixed point.
         loop {
             let (pos, at) = self.layout();
-            let mut far = None;
+            let mut far = Vec::new();
             for (i, it) in self.items.iter().enumerate() {
                 if let Item::Jmp { t, f, .. } = it {
                     let off = |to: &To| match to {
@@ -108,13 +110,17 @@ impl Asm {
                         To::L(l) => dist(&at, pos[i], *l),
                     };
                     if off(t)? > 255 || off(f)? > 255 {
-                        far = Some(i);
-                        break;
+                        far.push(i);
                     }
                 }
             }
-            let Some(i) = far else { break };
-            self.trampoline(i, &pos, &at)?;
+            if far.is_empty() {
+                break;
+            }
+            // From the back, so earlier indices stay valid.
+            for &i in far.iter().rev() {
+                self.trampoline(i, &pos, &at)?;
+            }
         }
         let (pos, at) = self.layout();
         let mut out = Vec::with_capacity(pos.last().copied().unwrap_or(0));

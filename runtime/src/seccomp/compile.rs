@@ -137,7 +137,9 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Compiled> {
     }
     abis.sort();
 
-    let mut per_abi: BTreeMap<Abi, BTreeMap<u32, Vec<Rule>>> = BTreeMap::new();
+    // Every rule once, and per ABI (syscall number, rule index) pairs in profile order.
+    let mut arena: Vec<Rule> = Vec::new();
+    let mut per_abi: BTreeMap<Abi, Vec<(u32, usize)>> = BTreeMap::new();
     let mut highest: BTreeMap<Abi, u32> = BTreeMap::new();
     let mut unknown = Vec::new();
     let mut notify = false;
@@ -173,6 +175,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Compiled> {
         let repeated = conds
             .iter()
             .any(|c| std::mem::replace(&mut seen[c.index as usize], true));
+        let first = arena.len();
         let rules: Vec<Rule> = if repeated {
             conds
                 .iter()
@@ -184,6 +187,8 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Compiled> {
         } else {
             vec![Rule { ret, conds }]
         };
+        let ids = first..first + rules.len();
+        arena.extend(rules);
         for (j, name) in sc.names().iter().enumerate() {
             if name.is_empty() {
                 return Err(Error::config(
@@ -192,8 +197,9 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Compiled> {
                 ));
             }
             let mut known = false;
+            let nrs = super::arch::lookup(name);
             for &abi in &abis {
-                let Some(nr) = abi.syscall(name) else {
+                let Some(nr) = nrs.and_then(|n| abi.number(n)) else {
                     continue;
                 };
                 known = true;
@@ -204,9 +210,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Compiled> {
                     per_abi
                         .entry(abi)
                         .or_default()
-                        .entry(nr)
-                        .or_default()
-                        .extend(rules.iter().cloned());
+                        .extend(ids.clone().map(|r| (nr, r)));
                 }
             }
             if !known && !Abi::multiplexed_only(name) {
@@ -235,8 +239,14 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Compiled> {
     ) && default_ret != enosys_ret;
 
     let mut a = Asm::default();
-    let g = Gen { default_ret };
-    let empty = BTreeMap::new();
+    for pairs in per_abi.values_mut() {
+        pairs.sort_by_key(|(nr, _)| *nr); // stable: profile order within a syscall
+    }
+    let g = Gen {
+        default_ret,
+        arena: &arena,
+    };
+    let empty = Vec::new();
     let has = |abi| abis.contains(&abi);
     let section = |a: &mut Asm, abi: Abi| {
         let max = highest.get(&abi).copied().filter(|_| stub);
@@ -303,25 +313,35 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Compiled> {
 }
 
 /// Emits the per-ABI part of the program (the syscall number is in A on entry).
-struct Gen {
+struct Gen<'a> {
     default_ret: u32,
+    arena: &'a [Rule],
 }
 
-impl Gen {
-    fn section(&self, a: &mut Asm, abi: Abi, rules: &BTreeMap<u32, Vec<Rule>>, stub: Option<u32>) {
+/// One syscall's number and its rules.
+type Entry<'a> = (u32, Vec<&'a Rule>);
+
+impl<'a> Gen<'a> {
+    fn section(&self, a: &mut Asm, abi: Abi, pairs: &[(u32, usize)], stub: Option<u32>) {
         if let Some(max) = stub {
             let body = a.label();
             a.jmp(Cmp::Gt, max, To::Next, To::L(body));
             a.ret(RET_ERRNO | libc::ENOSYS as u32);
             a.mark(body);
         }
-        let list: Vec<(u32, &[Rule])> = rules.iter().map(|(n, r)| (*n, r.as_slice())).collect();
+        let mut list: Vec<Entry<'a>> = Vec::new();
+        for (nr, r) in pairs {
+            match list.last_mut() {
+                Some((n, rules)) if n == nr => rules.push(&self.arena[*r]),
+                _ => list.push((*nr, vec![&self.arena[*r]])),
+            }
+        }
         self.tree(a, abi, &list);
     }
 
     /// Binary search on the syscall number; every leaf ends in a `ret`, so subtrees never
     /// fall into each other.
-    fn tree(&self, a: &mut Asm, abi: Abi, list: &[(u32, &[Rule])]) {
+    fn tree(&self, a: &mut Asm, abi: Abi, list: &[Entry<'a>]) {
         if list.len() <= RUN {
             return self.run(a, abi, list);
         }
@@ -334,9 +354,9 @@ impl Gen {
     }
 
     /// A run of `jeq`s; syscalls with one unconditional action share one `ret` per action.
-    fn run(&self, a: &mut Asm, abi: Abi, list: &[(u32, &[Rule])]) {
+    fn run(&self, a: &mut Asm, abi: Abi, list: &[Entry<'a>]) {
         let mut simple: Vec<(u32, Label)> = Vec::new();
-        let mut complex: Vec<(Label, &[Rule])> = Vec::new();
+        let mut complex: Vec<(Label, &[&Rule])> = Vec::new();
         for (nr, rules) in list {
             let l = match rules.iter().find(|r| r.conds.is_empty()) {
                 Some(r) if rules.iter().all(|r| r.conds.is_empty()) => {
@@ -370,7 +390,7 @@ impl Gen {
 
     /// The rules of one syscall: conditional ones in profile order, first match wins;
     /// then the first unconditional one (the most specific rule decides), else the default.
-    fn rules(&self, a: &mut Asm, abi: Abi, rules: &[Rule]) {
+    fn rules(&self, a: &mut Asm, abi: Abi, rules: &[&Rule]) {
         let conditional = rules.iter().filter(|r| !r.conds.is_empty());
         for r in conditional {
             let fail = a.label();

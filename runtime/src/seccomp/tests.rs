@@ -321,14 +321,8 @@ fn enosys_for_syscalls_newer_than_the_profile() {
 
 #[test]
 fn a_profile_naming_every_syscall_fits_and_resolves() {
-    let names: Vec<String> = super::syscalls::X86_64
-        .iter()
-        .map(|(n, _)| n.to_string())
-        .collect();
-    let i386: Vec<String> = super::syscalls::X86
-        .iter()
-        .map(|(n, _)| n.to_string())
-        .collect();
+    let names: Vec<&str> = Abi::X86_64.names().collect();
+    let i386: Vec<&str> = Abi::X86.names().collect();
     let c = build(json!({
         "defaultAction": "SCMP_ACT_ERRNO", "architectures": ALL_ABIS,
         "syscalls": [
@@ -340,11 +334,7 @@ fn a_profile_naming_every_syscall_fits_and_resolves() {
     }));
     assert!(c.filter.len() > 300, "big program: {}", c.filter.len());
     for abi in Abi::ALL {
-        for (name, _) in match abi {
-            Abi::X86_64 => super::syscalls::X86_64,
-            Abi::X86 => super::syscalls::X86,
-            Abi::X32 => super::syscalls::X32,
-        } {
+        for name in abi.names() {
             // ptrace's conditional rule does not match zero arguments: the ALLOW applies.
             assert_eq!(verdict(&c, abi, name, Z), RET_ALLOW, "{name} on {abi:?}");
         }
