@@ -157,10 +157,13 @@ t_kill() {
 }
 
 t_pause() {
-  id=$(drun -d "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done')
+  id=$(drun -d "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done')
   sleep 0.5
   docker pause "$id" >/dev/null
   assert_eq paused "$(docker inspect -f '{{.State.Status}}' "$id")" "status after pause"
+  f=$(docker inspect -f '{{.GraphDriver.Data.MergedDir}}' "$id")/tmp/n
+  p1=$(cat "$f"); sleep 0.5; p2=$(cat "$f")
+  assert_eq "$p1" "$p2" "counter while paused (read from the host)"
   assert_contains '"status": "paused"' "$("$HULL" --root "$(hull_root "$id")" state "$id")" "hull state"
   docker unpause "$id" >/dev/null
   assert_eq running "$(docker inspect -f '{{.State.Status}}' "$id")" "status after unpause"
@@ -275,6 +278,26 @@ t_docker_out_of_docker() {
   assert_eq nested-ok "$out" "a sibling container started from inside"
 }
 
+t_exec_errors() {
+  # dockerd turns the runtime's wording of exec errors into exit statuses (127 not found,
+  # 126 not executable): the same as with runc (installed, Docker's "runc" runtime).
+  codes() {
+    local rt=$1 id
+    set +e
+    docker run --runtime "$rt" --rm "${EXTRA[@]}" "$IMG" /no/such/binary >/dev/null 2>&1; echo -n "$? "
+    docker run --runtime "$rt" --rm "${EXTRA[@]}" "$IMG" nosuchcmd >/dev/null 2>&1; echo -n "$? "
+    docker run --runtime "$rt" --rm "${EXTRA[@]}" "$IMG" /etc/passwd >/dev/null 2>&1; echo -n "$? "
+    id=$(docker run --runtime "$rt" -d "${EXTRA[@]}" "$IMG" sleep 1000)
+    docker exec "$id" /no/such/binary >/dev/null 2>&1; echo -n "$? "
+    docker exec "$id" /etc/passwd >/dev/null 2>&1; echo -n "$?"
+    docker rm -f "$id" >/dev/null
+    set -e
+  }
+  hull_codes=$(codes hull)
+  assert_eq "127 127 126" "$(echo "$hull_codes" | cut -d' ' -f1-3)" "docker run exit statuses"
+  assert_eq "$(codes runc)" "$hull_codes" "exit statuses compared with runc"
+}
+
 t_top_update() {
   # docker top -> the shim's `hull ps`; docker update -> `hull update` on a running container.
   id=$(drun -d "$IMG" sh -c 'sleep 1000 & sleep 1000 & wait')
@@ -386,6 +409,7 @@ run_test t_limits
 run_test t_pause
 run_test t_seccomp_default
 run_test t_seccomp_custom
+run_test t_exec_errors
 run_test t_top_update
 run_test t_oom_kill
 run_test t_pids_limit_enforced

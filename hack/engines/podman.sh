@@ -147,10 +147,13 @@ t_kill() {
 }
 
 t_pause_top_stats() {
-  id=$(prun -d "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done')
+  id=$(prun -d "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done')
   sleep 0.5
   podman pause "$id" >/dev/null
   assert_eq paused "$(podman inspect -f '{{.State.Status}}' "$id")" "status after pause"
+  f=$(podman inspect -f '{{.GraphDriver.Data.MergedDir}}' "$id")/tmp/n
+  p1=$(cat "$f"); sleep 0.5; p2=$(cat "$f")
+  assert_eq "$p1" "$p2" "counter while paused (read from the host)"
   assert_contains '"status": "paused"' "$("$HULL" state "$id")" "hull state"
   podman unpause "$id" >/dev/null
   a=$(podman exec "$id" cat /tmp/n); sleep 0.5; b=$(podman exec "$id" cat /tmp/n)
@@ -162,12 +165,27 @@ t_pause_top_stats() {
 }
 
 t_create_error() {
+  # podman turns runc's wording of exec errors into 127 (not found) and 126 (not
+  # executable): hull's messages must read the same.
   set +e
   err=$(prun --rm "$IMG" /no/such/binary 2>&1)
   rc=$?
   set -e
-  [ $rc -ne 0 ] || fail "run of a missing binary succeeded"
+  assert_eq 127 "$rc" "exit status for a missing binary"
   assert_contains "/no/such/binary" "$err" "create error reaches podman"
+  set +e
+  prun --rm "$IMG" nosuchcmd
+  rc1=$?
+  prun --rm "$IMG" /etc/passwd
+  rc2=$?
+  id=$(prun -d "$IMG" sleep 1000)
+  podman exec "$id" /no/such/binary
+  rc3=$?
+  podman exec "$id" /etc/passwd
+  rc4=$?
+  set -e
+  podman rm -f -t 0 "$id" >/dev/null
+  assert_eq "127 126 127 126" "$rc1 $rc2 $rc3 $rc4" "exit statuses: run not in PATH, run not executable, exec missing, exec not executable"
 }
 
 t_default_config() {
