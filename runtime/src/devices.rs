@@ -27,6 +27,8 @@ pub struct Node {
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
+    /// Index in `linux.devices`, for entries from the config (not the defaults).
+    pub spec_index: Option<usize>,
 }
 
 /// The default devices every container gets.
@@ -48,6 +50,7 @@ pub fn defaults() -> Vec<Node> {
         mode: 0o666,
         uid: 0,
         gid: 0,
+        spec_index: None,
     })
     .collect()
 }
@@ -79,6 +82,7 @@ pub fn from_spec(i: usize, d: &LinuxDevice) -> Result<Node> {
         mode: d.file_mode().unwrap_or(0o666) & 0o7777,
         uid: d.uid().unwrap_or(0),
         gid: d.gid().unwrap_or(0),
+        spec_index: Some(i),
     })
 }
 
@@ -117,19 +121,45 @@ pub fn create(root: BorrowedFd<'_>, nodes: &[Node], userns: bool) -> Result<()> 
             bind_host_device(root, n)?;
             continue;
         }
-        // Whatever the image put there (a symlink, a file) is replaced, never followed.
-        match nix::unistd::unlinkat(dirfd.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
-            Ok(()) | Err(nix::errno::Errno::ENOENT) => {}
-            Err(e) => return Err(e).ctx(|| format!("remove existing {}", n.path.display())),
+        let existing = nix::sys::stat::fstatat(dirfd.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW);
+        let same = existing.as_ref().is_ok_and(|st| {
+            st.st_mode & libc::S_IFMT == n.kind.bits()
+                && (n.kind == SFlag::S_IFIFO || st.st_rdev == makedev(n.major, n.minor))
+        });
+        match (existing, n.spec_index) {
+            (Err(nix::errno::Errno::ENOENT), _) => {}
+            (Err(e), _) => return Err(e).ctx(|| format!("stat {}", n.path.display())),
+            // config-linux.md: a file at the path that is not the requested device is an
+            // error; the device itself is kept (and gets the mode and owner asked for).
+            (Ok(_), Some(_)) if same => {}
+            (Ok(_), Some(i)) => {
+                return Err(Error::config(
+                    format!("linux.devices[{i}].path"),
+                    format!(
+                        "{} exists and is not the requested device {}:{}",
+                        n.path.display(),
+                        n.major,
+                        n.minor
+                    ),
+                ))
+            }
+            // A default device: whatever the image put there (a symlink, a file) is
+            // replaced, never followed.
+            (Ok(_), None) => {
+                nix::unistd::unlinkat(dirfd.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir)
+                    .ctx(|| format!("remove existing {}", n.path.display()))?
+            }
         }
-        mknodat(
-            dirfd.as_fd(),
-            name,
-            n.kind,
-            Mode::from_bits_truncate(n.mode),
-            makedev(n.major, n.minor),
-        )
-        .ctx(|| format!("mknod {}", n.path.display()))?;
+        if !same || n.spec_index.is_none() {
+            mknodat(
+                dirfd.as_fd(),
+                name,
+                n.kind,
+                Mode::from_bits_truncate(n.mode),
+                makedev(n.major, n.minor),
+            )
+            .ctx(|| format!("mknod {}", n.path.display()))?;
+        }
         // mknod applies the umask; set the exact mode and owner without following links.
         nix::sys::stat::fchmodat(
             dirfd.as_fd(),

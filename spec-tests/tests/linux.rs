@@ -296,3 +296,52 @@ fn hostname_and_domainname() {
     let o = c.run();
     o.ok();
 }
+
+/// Without a /dev tmpfs the image's /dev is used: a default device the image faked is
+/// replaced, a `linux.devices` entry over a matching node keeps it (with the mode asked
+/// for), and one over anything else is an error (config-linux.md "Devices").
+#[test]
+fn devices_over_the_images_dev() {
+    let dev_from_image = |c: &mut Container| {
+        let mounts = c.config["mounts"].as_array_mut().expect("mounts");
+        mounts.retain(|m| m["destination"] != "/dev");
+    };
+    let mknod = |p: &std::path::Path, spec: &str| {
+        let o = std::process::Command::new("mknod")
+            .arg(p)
+            .args(spec.split(' '))
+            .output()
+            .expect("mknod");
+        assert!(o.status.success(), "mknod: {o:?}");
+    };
+    let mut c = Container::new("imagedev");
+    dev_from_image(&mut c);
+    c.put("/dev/null", "not a device\n");
+    mknod(&c.rootfs().join("dev/hullkept"), "c 1 5");
+    c.config["linux"]["devices"] = json!([
+        {"path": "/dev/hullkept", "type": "c", "major": 1, "minor": 5, "fileMode": 0o600}
+    ]);
+    c.sh("stat -c '%n %F %t %T %a' /dev/null /dev/hullkept");
+    let o = c.run();
+    assert_eq!(
+        lines(o.ok().out()),
+        [
+            "/dev/null character special file 1 3 666",
+            "/dev/hullkept character special file 1 5 600",
+        ]
+    );
+
+    let mut c = Container::new("imagedevbad");
+    dev_from_image(&mut c);
+    c.put("/dev/hullx", "a regular file\n");
+    c.config["linux"]["devices"] = json!([
+        {"path": "/dev/hully", "type": "c", "major": 1, "minor": 3},
+        {"path": "/dev/hullx", "type": "c", "major": 1, "minor": 3}
+    ]);
+    create_fails(&c, "linux.devices[1].path", "/dev/hullx");
+    assert_eq!(
+        std::fs::read_to_string(c.rootfs().join("dev/hullx")).expect("file"),
+        "a regular file\n",
+        "left as it was"
+    );
+}
