@@ -179,4 +179,21 @@ mod tests {
         drop(a);
         assert_eq!(b.recv().expect("recv"), None);
     }
+
+    #[test]
+    fn an_fd_travels_with_its_message() {
+        use std::os::fd::AsFd;
+        let (a, b) = pair().expect("socketpair");
+        let f = std::fs::File::open("/proc/self/status").expect("open");
+        a.send_fd(&Msg::SeccompListener, f.as_fd()).expect("send");
+        a.send(&Msg::Ready).expect("send");
+        let (m, fd) = b.recv_fd().expect("recv").expect("message");
+        assert_eq!(m, Msg::SeccompListener);
+        let fd = fd.expect("fd attached");
+        let st = nix::sys::stat::fstat(&fd).expect("fstat");
+        let orig = nix::sys::stat::fstat(&f).expect("fstat");
+        assert_eq!((st.st_dev, st.st_ino), (orig.st_dev, orig.st_ino));
+        let (m, fd) = b.recv_fd().expect("recv").expect("message");
+        assert_eq!((m, fd.is_none()), (Msg::Ready, true));
+    }
 }

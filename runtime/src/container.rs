@@ -152,6 +152,15 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         .ok_or_else(|| Error::container("cgroup manager missing"))?;
     let cg_fd = cg_ref.clone_into_fd().map(|f| f.as_raw_fd());
     let listener = seccomp.as_ref().and_then(|s| s.listener().cloned());
+    // A filter loaded during setup can block the init's own reporting (sendmsg, write).
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    let seccomp_hint = match &seccomp {
+        Some(s) if s.stage(nnp) != crate::seccomp::Stage::BeforeExec => {
+            "; linux.seccomp is loaded during setup here: does the profile allow what the init \
+             still does (sendmsg, read, write, setresuid, capset, execve)?"
+        }
+        _ => "",
+    };
     let flags = ns.clone_flags().bits() as u64;
     let close_first = vec![
         guard.dir.as_ref().map_or(-1, |d| d.lock_fd()),
@@ -267,8 +276,9 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
             Some(m) => return Err(Error::container(format!("sync channel: unexpected {m:?}"))),
             None => {
                 return Err(Error::Init(format!(
-                    "container init exited during setup ({})",
-                    describe_exit(pid)
+                    "container init exited during setup ({}){}",
+                    describe_exit(pid),
+                    seccomp_hint
                 )))
             }
         }

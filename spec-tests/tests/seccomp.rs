@@ -445,3 +445,29 @@ fn exec_gets_the_filter_and_its_own_listener() {
     let st = idle.join().expect("agent thread");
     assert!(st.is_err(), "{st:?}");
 }
+
+#[test]
+fn an_unreachable_agent_fails_create_and_leaves_nothing() {
+    let mut c = Container::new("sc-noagent");
+    let sock = c.scratch("agent").join("nobody-listens.sock");
+    c.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    c.create()
+        .fails()
+        .stderr_has("linux.seccomp.listenerPath")
+        .stderr_has("connect");
+    assert!(!c.root.join(&c.id).exists(), "state dir left behind");
+}
+
+#[test]
+fn a_profile_that_blocks_the_init_says_so() {
+    // Without noNewPrivileges the filter goes in during setup; blocking everything then
+    // leaves the init unable even to report. The error must point at the profile.
+    let mut c = Container::new("sc-blockall");
+    c.config["process"]["noNewPrivileges"] = false.into();
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO"});
+    c.create().fails().stderr_has("linux.seccomp");
+    assert!(!c.root.join(&c.id).exists(), "state dir left behind");
+}
