@@ -471,3 +471,70 @@ fn a_profile_that_blocks_the_init_says_so() {
     c.create().fails().stderr_has("linux.seccomp");
     assert!(!c.root.join(&c.id).exists(), "state dir left behind");
 }
+
+#[test]
+fn features_report_what_the_filter_supports() {
+    let o = spec_tests::run_cmd(
+        {
+            let mut c = std::process::Command::new(spec_tests::hull_bin());
+            c.arg("features");
+            c
+        },
+        None,
+    );
+    o.ok();
+    let f: Value = serde_json::from_str(&o.stdout).expect("features JSON");
+    let s = &f["linux"]["seccomp"];
+    assert_eq!(s["enabled"], true);
+    let has = |key: &str, want: &[&str]| {
+        let got: Vec<&str> = s[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        for w in want {
+            assert!(
+                got.contains(w),
+                "features linux.seccomp.{key} lacks {w}: {got:?}"
+            );
+        }
+    };
+    has(
+        "actions",
+        &[
+            "SCMP_ACT_ALLOW",
+            "SCMP_ACT_ERRNO",
+            "SCMP_ACT_KILL",
+            "SCMP_ACT_KILL_PROCESS",
+            "SCMP_ACT_KILL_THREAD",
+            "SCMP_ACT_LOG",
+            "SCMP_ACT_NOTIFY",
+            "SCMP_ACT_TRACE",
+            "SCMP_ACT_TRAP",
+        ],
+    );
+    has(
+        "operators",
+        &[
+            "SCMP_CMP_EQ",
+            "SCMP_CMP_NE",
+            "SCMP_CMP_GT",
+            "SCMP_CMP_GE",
+            "SCMP_CMP_LT",
+            "SCMP_CMP_LE",
+            "SCMP_CMP_MASKED_EQ",
+        ],
+    );
+    has(
+        "archs",
+        &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+    );
+    has(
+        "supportedFlags",
+        &[
+            "SECCOMP_FILTER_FLAG_LOG",
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+            "SECCOMP_FILTER_FLAG_TSYNC",
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+        ],
+    );
+}
