@@ -83,7 +83,15 @@ impl Program {
     /// Loads the filter into the calling thread (TSYNC: and its siblings). Returns the
     /// user-notification listener fd when the profile uses `SCMP_ACT_NOTIFY`.
     pub fn install(&self) -> Result<Option<OwnedFd>> {
-        crate::sys::seccomp_set_mode_filter(self.flags, &self.filter).map_err(|e| {
+        let mut r = crate::sys::seccomp_set_mode_filter(self.flags, &self.filter);
+        let wait_kill = compile::FLAG_WAIT_KILLABLE_RECV;
+        if self.flags & wait_kill != 0
+            && r.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::EINVAL)
+        {
+            // Kernels before 5.19 lack it; libseccomp drops it there too.
+            r = crate::sys::seccomp_set_mode_filter(self.flags & !wait_kill, &self.filter);
+        }
+        r.map_err(|e| {
             let hint = match e.raw_os_error() {
                 Some(libc::EACCES) => " (needs CAP_SYS_ADMIN or noNewPrivileges)",
                 Some(libc::EINVAL) => " (a flag this kernel does not support?)",
