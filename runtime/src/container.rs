@@ -244,6 +244,24 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
     if ns.creates(T::User) {
         write_id_maps(pid, &linux)?;
     }
+    // From the host, as runc does: an init in a new user namespace can neither open its
+    // oom_score_adj (EACCES) nor lower it (CAP_SYS_RESOURCE of the host's namespace).
+    if let Some(adj) = spec_process_oom(&bundle.spec) {
+        let procfs = sys::openat2(
+            nix::fcntl::AT_FDCWD,
+            "/proc",
+            (nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY).bits(),
+            0,
+            sys::RESOLVE_NO_MAGICLINKS,
+        )
+        .ctx(|| "open /proc")?;
+        crate::init::write_proc(
+            procfs.as_fd(),
+            &format!("{pid}/oom_score_adj"),
+            &adj.to_string(),
+        )
+        .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
+    }
     if cg_fd.is_none() {
         cg_ref.add_process(pid)?;
     }
@@ -362,6 +380,10 @@ fn describe_exit(pid: i32) -> String {
         Ok(WaitStatus::Signaled(_, s, _)) => format!("killed by {s:?}"),
         other => format!("{other:?}"),
     }
+}
+
+fn spec_process_oom(spec: &oci_spec::runtime::Spec) -> Option<i32> {
+    spec.process().as_ref().and_then(|p| p.oom_score_adj())
 }
 
 fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<()> {

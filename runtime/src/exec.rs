@@ -134,25 +134,6 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
             0,
         )
         .ctx(|| "open /")?;
-        if let Some(adj) = p.oom_score_adj() {
-            let me =
-                nix::fcntl::readlinkat(procfs.as_fd(), "self").ctx(|| "readlink /proc/self")?;
-            let f = sys::openat2(
-                procfs.as_fd(),
-                &format!("{}/oom_score_adj", me.to_string_lossy()),
-                OFlag::O_WRONLY.bits(),
-                0,
-                sys::RESOLVE_NO_MAGICLINKS,
-            )
-            .ctx(|| "open oom_score_adj")?;
-            std::io::Write::write_all(&mut std::fs::File::from(f), adj.to_string().as_bytes())
-                .ctx(|| "process.oomScoreAdj")?;
-        }
-        crate::lsm::apply(
-            procfs.as_fd(),
-            o.apparmor.as_deref().or(p.apparmor_profile().as_deref()),
-            o.process_label.as_deref().or(p.selinux_label().as_deref()),
-        )?;
         if let Some(c) = &console {
             tty::setup(root.as_fd(), c, console_size, false)?;
         }
@@ -220,6 +201,16 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
     };
     if let Some(cg) = &cg {
         cg.add_process(pid).map_err(fail)?;
+    }
+    // Written by hull on the host's procfs: lowering the score needs CAP_SYS_RESOURCE in the
+    // host's user namespace, which a process that joined the container's no longer has.
+    if let Some(adj) = p.oom_score_adj() {
+        crate::init::write_proc(
+            procfs.as_fd(),
+            &format!("{pid}/oom_score_adj"),
+            &adj.to_string(),
+        )
+        .map_err(|e| fail(Error::container(format!("process.oomScoreAdj: {e}"))))?;
     }
     let mut mask = SigSet::all();
     mask.remove(Signal::SIGKILL);

@@ -182,10 +182,7 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
         )
         .map_err(|e| with_field(&format!("linux.sysctl.{k}"), e))?;
     }
-    if let Some(adj) = p.oom_score_adj() {
-        write_proc(procfs.as_fd(), "self/oom_score_adj", &adj.to_string())
-            .map_err(|e| with_field("process.oomScoreAdj", e))?;
-    }
+    // process.oomScoreAdj is written by the parent (container.rs), from the host.
     crate::lsm::apply(
         procfs.as_fd(),
         p.apparmor_profile().as_deref(),

@@ -640,3 +640,35 @@ fn inherited_ignored_sigchld() {
     ignore(&mut cmd);
     assert_eq!(wait_child(&mut cmd.spawn().expect("spawn")), 4);
 }
+
+#[test]
+fn oom_score_adj() {
+    for userns in [false, true] {
+        let mut c = Container::new("execoom");
+        c.args(&["sleep", "600"]);
+        if userns {
+            c.config["linux"]["namespaces"]
+                .as_array_mut()
+                .expect("namespaces")
+                .push(json!({"type": "user"}));
+            let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            c.config["linux"]["uidMappings"] = map.clone();
+            c.config["linux"]["gidMappings"] = map;
+        }
+        // Written by hull from the host: an init in a user namespace cannot open its own.
+        c.config["process"]["oomScoreAdj"] = json!(300);
+        start(&c);
+        let init = std::fs::read_to_string(format!("/proc/{}/oom_score_adj", c.pid()));
+        assert_eq!(init.expect("init's score").trim(), "300");
+        let o = exec(&c, &[], &["cat", "/proc/self/oom_score_adj"]);
+        assert_eq!(o.ok().out(), "300", "the container's process.oomScoreAdj");
+        // --process sets its own, in a user namespace too. (Only raised here: lowering needs
+        // CAP_SYS_RESOURCE, which this host does not grant.)
+        let f = c.scratch("proc").join("process.json");
+        let p = json!({"args": ["cat", "/proc/self/oom_score_adj"], "cwd": "/",
+                       "user": {"uid": 0, "gid": 0}, "oomScoreAdj": 500});
+        std::fs::write(&f, p.to_string()).expect("process.json");
+        let o = exec(&c, &["--process", &f.display().to_string()], &[]);
+        assert_eq!(o.ok().out(), "500", "userns={userns}");
+    }
+}
