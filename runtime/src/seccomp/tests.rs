@@ -483,3 +483,73 @@ fn dockers_default_profile() {
     // A syscall newer than the profile: ENOSYS, not EPERM.
     assert_eq!(raw(&c, Abi::X86_64.audit_arch(), 600, Z), RET_ERRNO | 38);
 }
+
+/// Raw i386 syscall through `int 0x80` (no arguments): the kernel then reports
+/// AUDIT_ARCH_I386 to the filter.
+fn int80(nr: i32) -> i32 {
+    let ret: i32;
+    // SAFETY: `int 0x80` with a no-argument syscall number only reads eax and returns the
+    // result in it; r8-r11 are declared clobbered since old kernels did not preserve them.
+    unsafe {
+        std::arch::asm!("int 0x80", inlateout("eax") nr => ret,
+            out("r8") _, out("r9") _, out("r10") _, out("r11") _, options(nostack));
+    }
+    ret
+}
+
+/// The three ABI sections against the real kernel: x86_64, i386 through `int 0x80`, and x32
+/// numbers (the filter sees them even though this kernel has no x32 ABI, which then makes
+/// an allowed x32 syscall fail with ENOSYS).
+#[test]
+fn the_kernel_reports_all_three_abis_to_the_filter() {
+    let p = super::compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ALL_ABIS,
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]
+    })))
+    .expect("compiles");
+    let x32 = |name: &str| Abi::X32.syscall(name).expect("x32 number") as libc::c_long;
+    let i386 = |name: &str| Abi::X86.syscall(name).expect("i386 number") as i32;
+    let (x32_getppid, x32_getpid) = (x32("getppid"), x32("getpid"));
+    let (i386_getppid, i386_getpid) = (i386("getppid"), i386("getpid"));
+    // SAFETY: the child only makes raw syscalls and _exits.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            let code = (|| {
+                crate::sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ok()?;
+                p.install().ok()?;
+                let call = |nr: libc::c_long| {
+                    // SAFETY: raw no-argument syscalls; errno is this thread's.
+                    unsafe { (libc::syscall(nr), *libc::__errno_location()) }
+                };
+                let mut bad = 0;
+                if call(libc::SYS_getppid) != (-1, 42) {
+                    bad |= 1;
+                }
+                if call(x32_getppid) != (-1, 42) {
+                    bad |= 2;
+                }
+                if call(x32_getpid) != (-1, libc::ENOSYS) {
+                    bad |= 4;
+                }
+                if int80(i386_getppid) != -42 {
+                    bad |= 8;
+                }
+                if int80(i386_getpid) <= 0 {
+                    bad |= 16;
+                }
+                Some(bad)
+            })()
+            .unwrap_or(64);
+            crate::sys::exit_now(code)
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            let st = nix::sys::wait::waitpid(child, None).expect("wait");
+            assert_eq!(
+                st,
+                nix::sys::wait::WaitStatus::Exited(child, 0),
+                "bit mask of failed checks (1 x86_64, 2/4 x32, 8/16 i386, 64 setup)"
+            );
+        }
+    }
+}
