@@ -7,7 +7,7 @@
 //! - [`container`]: the lifecycle operations (create, start, run, state, kill, delete, list).
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
-//! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`hooks`]:
+//! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`sched`], [`hooks`]:
 //!   the pieces of container setup; [`cgroups`], [`seccomp`]: resource control and filtering;
 //!   [`lsm`]: AppArmor/SELinux labels.
 //! - [`sys`]: the thin layer of raw syscalls; the only place with `unsafe` (with
@@ -29,6 +29,7 @@ pub mod mountopts;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;
+pub mod sched;
 pub mod seccomp;
 pub mod spec;
 pub mod state;

@@ -343,7 +343,8 @@ fn load_seccomp(prog: Option<&Program>, nnp: bool, stage: Stage, chan: &Channel)
 }
 
 /// The part of process setup that `create`'s init and `exec` share, in runc's order:
-/// rlimits, no_new_privs, bounding set, user switch, capabilities, working directory,
+/// rlimits, scheduler and I/O priority, no_new_privs, bounding set, user switch,
+/// capabilities, working directory,
 /// umask, environment, and the lookup of the program (so a missing one is reported to the
 /// caller of create/exec, not discovered after it returned). The seccomp filter is loaded
 /// where [`Program::stage`] says: before the user switch without no_new_privs (it needs
@@ -358,6 +359,7 @@ pub fn prepare(
     chan: &Channel,
 ) -> Result<Launch> {
     set_rlimits(p)?;
+    crate::sched::apply(p)?;
     give_stdio_to(p.user().uid());
     let nnp = p.no_new_privileges().unwrap_or(false);
     if nnp {

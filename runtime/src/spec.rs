@@ -216,18 +216,7 @@ fn validate(spec: &Spec) -> Result<()> {
     {
         return Err(Error::config("process.consoleSize", "larger than 65535"));
     }
-    if process.io_priority().is_some() {
-        return Err(Error::config(
-            "process.ioPriority",
-            "not supported by hull yet",
-        ));
-    }
-    if process.scheduler().is_some() {
-        return Err(Error::config(
-            "process.scheduler",
-            "not supported by hull yet",
-        ));
-    }
+    crate::sched::validate(process)?;
     if process.exec_cpu_affinity().is_some() {
         return Err(Error::config(
             "process.execCPUAffinity",

@@ -563,3 +563,25 @@ pub fn seccomp_set_mode_filter(
     // SAFETY: with NEW_LISTENER the kernel returns a new fd that nobody else owns.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(r as RawFd) }))
 }
+
+/// ioprio_set(2) on the calling process (`IOPRIO_WHO_PROCESS`, who = 0).
+pub fn ioprio_set_self(value: i32) -> io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    // SAFETY: integer arguments only.
+    cvt(unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) }).map(drop)
+}
+
+/// sched_setattr(2) on the calling process.
+pub fn sched_setattr_self(attr: &libc::sched_attr) -> io::Result<()> {
+    // SAFETY: `attr` is a valid, initialised sched_attr for the kernel to read; its `size`
+    // field tells the kernel how much of it there is; flags 0.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_sched_setattr,
+            0,
+            attr as *const libc::sched_attr,
+            0,
+        )
+    })
+    .map(drop)
+}
