@@ -523,16 +523,60 @@ fn personality_linux32() {
 }
 
 #[test]
-fn io_priority_and_scheduler_rejected_with_the_field_named() {
+fn scheduler_and_io_priority() {
     let mut c = Container::new("iosched");
-    c.config["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 3});
-    c.create().fails().stderr_has("process.ioPriority");
-    assert!(!c.root.join(&c.id).exists());
+    // nice, rt_priority and policy from the process's own stat; then ioprio_get(2)
+    // (syscall 252: IOPRIO_WHO_PROCESS, self) as class << 13 | level.
+    c.sh("awk '{print $19, $40, $41}' /proc/self/stat; checker syscall 252 1 0");
+    c.config["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 7});
+    c.config["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_RT", "priority": 2});
+    assert_eq!(c.run().ok().out(), "7 0 3\nret=8194");
+    c.config["process"]["scheduler"] = json!({"policy": "SCHED_IDLE"});
+    c.config["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 6});
+    let o = c.run();
+    let out: Vec<&str> = o.ok().out().split(['\n', ' ']).collect();
+    // (The kernel shows an idle task's nice as it likes: only the policy is compared.)
+    assert_eq!((out[1], out[2], out[3]), ("0", "5", "ret=16390"), "{out:?}");
+    // Without them: the runtime's own (SCHED_OTHER at the caller's nice).
     c.config["process"]
         .as_object_mut()
         .expect("process")
-        .remove("ioPriority");
-    c.config["process"]["scheduler"] = json!({"policy": "SCHED_BATCH"});
-    c.create().fails().stderr_has("process.scheduler");
+        .retain(|k, _| k != "scheduler" && k != "ioPriority");
+    let o = c.run();
+    let first = o.ok().out().lines().next().unwrap_or_default().to_string();
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("own stat");
+    let after: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    // Field 19 (nice) is the 17th after the comm.
+    assert_eq!(first, format!("{} 0 0", after[16]));
+
+    // runc's rules, errors naming the field.
+    for (sched, field) in [
+        (
+            json!({"policy": "SCHED_BATCH", "priority": 3}),
+            "process.scheduler.priority",
+        ),
+        (
+            json!({"policy": "SCHED_FIFO"}),
+            "process.scheduler.priority",
+        ),
+        (
+            json!({"policy": "SCHED_OTHER", "nice": 40}),
+            "process.scheduler.nice",
+        ),
+        (json!({"policy": "SCHED_NOPE"}), "process.scheduler.policy"),
+    ] {
+        c.config["process"]["scheduler"] = sched;
+        c.create().fails().stderr_has(field);
+        assert!(!c.root.join(&c.id).exists());
+    }
+    c.config["process"]
+        .as_object_mut()
+        .expect("process")
+        .remove("scheduler");
+    c.config["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 9});
+    c.create().fails().stderr_has("process.ioPriority.priority");
     assert!(!c.root.join(&c.id).exists());
 }
