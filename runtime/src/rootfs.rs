@@ -200,6 +200,13 @@ impl Rootfs {
                 },
                 other => other,
             })?;
+            // A mount may have landed on the rootfs itself (destination `/`, or a link to
+            // it): later mounts, and pivot_root, go onto the topmost one, as in runc, which
+            // walks the rootfs path for each mount. The path is the host's, and nothing of
+            // the container runs yet to race it.
+            let r = self.rootfs.to_string_lossy();
+            self.root = sys::openat2(cwd(), &r, (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(), 0, 0)
+                .ctx(|| format!("reopen rootfs {r}"))?;
         }
         Ok(())
     }

@@ -575,3 +575,29 @@ fn dotdot_destinations_stay_in_rootfs() {
     );
     assert!(!host.join("x").exists(), "created on the host");
 }
+
+/// A mount onto `/` itself: everything after it goes on top of it, and it is what the
+/// container gets as its root.
+#[test]
+fn mount_onto_the_root() {
+    let mut c = Container::new("ontoroot");
+    let rootfs = c.rootfs();
+    c.put("/marker", "root\n");
+    let list = c.config["mounts"].as_array_mut().expect("mounts");
+    list.insert(
+        0,
+        json!({"destination": "/", "type": "bind", "source": rootfs, "options": ["rbind", "nosuid"]}),
+    );
+    add_mounts(
+        &mut c,
+        json!([{"destination": "/after", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}]),
+    );
+    let (out, mi) = run_with_mountinfo(&mut c, "cat /marker");
+    assert_eq!(out, "root\n");
+    let root = mount_at(&mi, "/");
+    assert!(root.has("nosuid"), "the bind is the root: {root:?}");
+    assert!(root.has("ro"), "root.readonly applied to it: {root:?}");
+    let after = mount_at(&mi, "/after");
+    assert_eq!(after.parent, root.id, "{after:?}");
+    assert_eq!(mount_at(&mi, "/proc").parent, root.id);
+}
