@@ -241,9 +241,18 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
             Some((m, _)) => return Err(fail(Error::container(format!("exec: unexpected {m:?}")))),
         }
     }
-    let master: Option<OwnedFd> = relay_end.map(|r| tty::recv_fd(r.as_fd())).transpose()?;
+    // A failure from here on must not leave the process running unseen (runc kills it too).
+    let master: Option<OwnedFd> = relay_end
+        .map(|r| tty::recv_fd(r.as_fd()))
+        .transpose()
+        .map_err(fail)?;
     if let Some(pf) = &o.pid_file {
-        state::write_atomic(pf, pid.to_string().as_bytes())?;
+        state::write_atomic(pf, pid.to_string().as_bytes()).map_err(|e| {
+            fail(Error::container(format!(
+                "--pid-file {}: {e}",
+                pf.display()
+            )))
+        })?;
     }
     if o.detach {
         return Ok(0);

@@ -464,6 +464,14 @@ fn missing_command_leaves_nothing() {
     let o = exec(&c, &[], &["/bin/no-such"]);
     o.fails().stderr_has("/bin/no-such");
     exec(&c, &[], &[]).fails();
+    // A pid file that cannot be written fails the exec and kills what it started.
+    for d in [&[][..], &["-d"][..]] {
+        let mut flags = d.to_vec();
+        flags.extend(["--pid-file", "/no/such/dir/hull.pid"]);
+        exec(&c, &flags, &["sleep", "600"])
+            .fails()
+            .stderr_has("/no/such/dir/hull.pid");
+    }
     assert_eq!(pids_in_container(init), vec![init], "a process was left");
     assert_eq!(c.status(), "running");
 }
