@@ -118,6 +118,7 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
         &a.bundle.dir,
         linux.rootfs_propagation().as_deref(),
     )?;
+    rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
     rfs.mount_all(spec.mounts().as_deref().unwrap_or(&[]), userns)?;
     phase("mounts", t);
     let hooks = spec.hooks().clone().unwrap_or_default();

@@ -40,18 +40,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
         check_process(p)?;
     }
     let mount_label = spec.linux().as_ref().and_then(|l| set(l.mount_label()));
-    if mount_label.is_some() {
-        if !selinux_enabled() {
-            return Err(Error::config(
-                "linux.mountLabel",
-                "mount label is specified in config, but SELinux is disabled or not supported",
-            ));
-        }
-        // Passing context= to every mount is not wired into rootfs setup yet; refusing is
-        // better than mounting unlabelled filesystems the policy then denies.
+    if mount_label.is_some() && !selinux_enabled() {
         return Err(Error::config(
             "linux.mountLabel",
-            "not supported by hull yet (SELinux mount contexts)",
+            "mount label is specified in config, but SELinux is disabled or not supported",
         ));
     }
     Ok(())
@@ -74,6 +66,23 @@ pub fn check_process(p: &Process) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The mount data for a new `fstype` mount with `linux.mountLabel` applied: `context="..."`
+/// as runc adds it, except for procfs and sysfs (their labels come from policy, and runc
+/// leaves them alone) and mqueue, which does not take the option.
+pub fn mount_data(data: &str, fstype: &str, label: Option<&str>) -> String {
+    match label.filter(|l| !l.is_empty()) {
+        Some(l) if !matches!(fstype, "proc" | "sysfs" | "mqueue") => {
+            let ctx = format!("context=\"{l}\"");
+            if data.is_empty() {
+                ctx
+            } else {
+                format!("{data},{ctx}")
+            }
+        }
+        _ => data.to_string(),
+    }
 }
 
 /// Sets the labels the program gets at `execve`: `apparmor` is the profile name, `selinux`
@@ -151,8 +160,23 @@ mod tests {
             let s = spec_with(|v| v["process"]["selinuxLabel"] = "system_u:system_r:x:s0".into());
             assert_eq!(field(validate(&s)), "process.selinuxLabel");
         }
-        let s = spec_with(|v| v["linux"]["mountLabel"] = "system_u:object_r:x:s0".into());
-        assert_eq!(field(validate(&s)), "linux.mountLabel");
+        if !selinux_enabled() {
+            let s = spec_with(|v| v["linux"]["mountLabel"] = "system_u:object_r:x:s0".into());
+            assert_eq!(field(validate(&s)), "linux.mountLabel");
+        }
+    }
+
+    #[test]
+    fn mount_label_goes_into_the_data() {
+        let l = Some("system_u:object_r:container_file_t:s0:c1,c2");
+        assert_eq!(
+            mount_data("mode=755", "tmpfs", l),
+            "mode=755,context=\"system_u:object_r:container_file_t:s0:c1,c2\""
+        );
+        assert_eq!(mount_data("", "devpts", Some("x")), "context=\"x\"");
+        assert_eq!(mount_data("", "proc", l), "");
+        assert_eq!(mount_data("a=b", "mqueue", l), "a=b");
+        assert_eq!(mount_data("a=b", "tmpfs", None), "a=b");
     }
 
     #[test]

@@ -158,6 +158,8 @@ pub struct Rootfs {
     pub dev_is_bound: bool,
     /// A devpts is mounted at /dev/pts (so /dev/ptmx becomes a link into it).
     pub has_devpts: bool,
+    /// `linux.mountLabel`: the SELinux context new filesystems are mounted with.
+    pub mount_label: Option<String>,
 }
 
 /// Step 1 (before any mount): make the mount tree private to us and bind the rootfs onto
@@ -181,6 +183,7 @@ pub fn prepare(rootfs: &Path, bundle: &Path, propagation: Option<&str>) -> Resul
         bundle: bundle.into(),
         dev_is_bound: false,
         has_devpts: false,
+        mount_label: None,
     })
 }
 
@@ -252,6 +255,7 @@ impl Rootfs {
             Some(mode) => format!("mode={mode:04o},{}", opts.data),
             None => opts.data.clone(),
         };
+        let data = crate::lsm::mount_data(&data, ty, self.mount_label.as_deref());
         let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
         let source = m
             .source()
