@@ -298,6 +298,16 @@ t_exec_errors() {
   assert_eq "$(codes runc)" "$hull_codes" "exit statuses compared with runc"
 }
 
+t_device_rules() {
+  # The device cgroup a container gets: the same set of rules as under runc (which always
+  # adds its default list, /dev/net/tun included, after the spec's rules).
+  list() { docker run --runtime "$1" --rm "${EXTRA[@]}" --device-cgroup-rule 'b 7:* rw' "$IMG" cat /sys/fs/cgroup/devices/devices.list | sort; }
+  hull_list=$(list hull)
+  assert_contains "c 10:200 rwm" "$hull_list" "tun/tap allowed"
+  assert_contains "b 7:* rw" "$hull_list" "--device-cgroup-rule"
+  assert_eq "$(list runc)" "$hull_list" "devices.list compared with runc"
+}
+
 t_top_update() {
   # docker top -> the shim's `hull ps`; docker update -> `hull update` on a running container.
   id=$(drun -d "$IMG" sh -c 'sleep 1000 & sleep 1000 & wait')
@@ -410,6 +420,7 @@ run_test t_pause
 run_test t_seccomp_default
 run_test t_seccomp_custom
 run_test t_exec_errors
+run_test t_device_rules
 run_test t_top_update
 run_test t_oom_kill
 run_test t_pids_limit_enforced

@@ -51,8 +51,9 @@ const fn allow(typ: DevType, major: Option<u32>, minor: Option<u32>, access: u8)
 
 /// runc's default allow list: mknod of any device (creating a node grants nothing without
 /// read/write), and the devices every container gets: null, zero, full, random, urandom,
-/// tty, ptmx and the pty slaves.
-pub const DEFAULT_ALLOWED: [Rule; 10] = [
+/// tty, ptmx and the pty slaves; and /dev/net/tun, which runc and crun have always allowed
+/// (runc 1.2.0 dropped it and 1.2.4 restored it: VPN clients in Docker containers rely on it).
+pub const DEFAULT_ALLOWED: [Rule; 11] = [
     allow(DevType::Char, None, None, ACC_MKNOD),
     allow(DevType::Block, None, None, ACC_MKNOD),
     allow(DevType::Char, Some(1), Some(3), ACC_ALL),
@@ -63,6 +64,7 @@ pub const DEFAULT_ALLOWED: [Rule; 10] = [
     allow(DevType::Char, Some(1), Some(9), ACC_ALL),
     allow(DevType::Char, Some(136), None, ACC_ALL),
     allow(DevType::Char, Some(5), Some(2), ACC_ALL),
+    allow(DevType::Char, Some(10), Some(200), ACC_ALL),
 ];
 
 /// Parses an access string (`rwm` and subsets); empty or absent means all three.
@@ -253,6 +255,10 @@ mod tests {
         let rw = ACC_READ | ACC_WRITE;
         assert!(evaluate(&rs, DevType::Char, 1, 3, rw));
         assert!(evaluate(&rs, DevType::Char, 136, 7, rw));
+        assert!(
+            evaluate(&rs, DevType::Char, 10, 200, rw),
+            "tun/tap, as in runc"
+        );
         assert!(evaluate(&rs, DevType::Char, 1, 11, ACC_MKNOD));
         assert!(evaluate(&rs, DevType::Block, 8, 0, ACC_MKNOD));
         assert!(!evaluate(&rs, DevType::Char, 1, 11, ACC_READ));
