@@ -338,13 +338,12 @@ impl Rootfs {
             self.bundle.join(src)
         };
         let what = || format!("bind source {}", src.display());
-        let src_fd = File::open(&src)
-            .or_else(|_| {
-                // O_PATH opens sockets and unreadable files too.
-                nix::fcntl::open(&src, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-                    .map(File::from)
-                    .map_err(std::io::Error::from)
-            })
+        // O_PATH only: a real open of a FIFO blocks until a writer comes, and opening a
+        // device has side effects (a watchdog arms); O_PATH also takes sockets and files
+        // we may not read.
+        let src_fd = nix::fcntl::open(&src, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+            .map(File::from)
+            .map_err(std::io::Error::from)
             .ctx(what)?;
         let is_dir = src_fd.metadata().ctx(what)?.is_dir();
         let dest_fd = resolve_create(

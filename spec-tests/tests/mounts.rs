@@ -601,3 +601,37 @@ fn mount_onto_the_root() {
     assert_eq!(after.parent, root.id, "{after:?}");
     assert_eq!(mount_at(&mi, "/proc").parent, root.id);
 }
+
+/// Bind sources that are not regular files or directories: a FIFO (whose plain open blocks
+/// until a writer comes), a socket, a device node.
+#[test]
+fn bind_of_fifo_socket_and_device() {
+    let mut c = Container::new("bindspecial");
+    let d = c.scratch("special");
+    let fifo = d.join("fifo");
+    let o = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .output()
+        .expect("mkfifo");
+    assert!(o.status.success());
+    let sock = d.join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).expect("socket");
+    add_mounts(
+        &mut c,
+        json!([
+            {"destination": "/run/fifo", "type": "bind", "source": fifo, "options": ["bind"]},
+            {"destination": "/run/sock", "type": "bind", "source": sock, "options": ["bind"]},
+            {"destination": "/run/null", "type": "bind", "source": "/dev/null", "options": ["bind"]}
+        ]),
+    );
+    c.sh("stat -c '%n %F' /run/fifo /run/sock /run/null");
+    let o = c.run();
+    assert_eq!(
+        o.ok().out().lines().collect::<Vec<_>>(),
+        [
+            "/run/fifo fifo",
+            "/run/sock socket",
+            "/run/null character special file"
+        ]
+    );
+}
