@@ -99,10 +99,12 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         }
         false => (None, None),
     };
-    let console_size = p
-        .console_size()
-        .as_ref()
-        .map(|b| (b.height() as u16, b.width() as u16));
+    let console_size = crate::tty::initial_size(
+        relay_end.is_some(),
+        p.console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16)),
+    );
     let caps = process::CapSets::new(p.capabilities().as_ref())?;
     let linux = bundle.spec.linux().clone().unwrap_or_default();
     let seccomp = linux

@@ -109,10 +109,12 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
         }
         false => (None, None),
     };
-    let console_size = p
-        .console_size()
-        .as_ref()
-        .map(|b| (b.height() as u16, b.width() as u16));
+    let console_size = crate::tty::initial_size(
+        relay_end.is_some(),
+        p.console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16)),
+    );
     let (parent_chan, child_chan) = channel::pair()?;
     // The state lock is not held while the process runs: exec can last for days.
     let close_first = [parent_chan.raw_fd()];

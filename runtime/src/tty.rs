@@ -66,6 +66,17 @@ pub fn console(socket: Option<&Path>) -> Result<(Console, Option<OwnedFd>)> {
     }
 }
 
+/// The size the pty starts with: for a relay, our own terminal's (so the program sees the
+/// right size from its first instruction, not only once the relay starts), else
+/// `process.consoleSize`.
+pub fn initial_size(relay: bool, configured: Option<(u16, u16)>) -> Option<(u16, u16)> {
+    relay
+        .then(|| sys::get_winsize(std::io::stdin().as_fd()).ok())
+        .flatten()
+        .filter(|(r, c)| *r > 0 && *c > 0)
+        .or(configured)
+}
+
 /// Container side: opens a pty from the devpts mounted at `root`/dev/pts, applies
 /// `size`, binds the slave over /dev/console when `mount_console`, sends the master over
 /// `console`, and makes the slave our controlling terminal and stdio.

@@ -513,3 +513,45 @@ fn relay_sleeps_when_the_program_closes_its_terminal() {
     assert!(busy <= 8, "hull was running in {busy} of 25 samples");
     assert_eq!(wait_child(&mut child), 6);
 }
+
+#[test]
+fn foreground_size_is_set_before_the_program_runs() {
+    // The program's first look at its terminal already sees the outer size (not 0 0, not
+    // whatever the relay copies over a moment later).
+    let run = |cmd: Command| {
+        let (master, slave) = openpty(33, 99);
+        let mut child = spawn_on_pty(cmd, slave);
+        let out = read_until(master.as_fd(), "-end");
+        assert_eq!(wait_child(&mut child), 0);
+        out
+    };
+    let mut c = Container::new("ttysize");
+    c.args(&["sleep", "600"]);
+    c.create().ok();
+    c.start().ok();
+    c.wait_status("running");
+    for _ in 0..3 {
+        let mut cmd = c.hull_cmd();
+        cmd.args([
+            "exec",
+            "-t",
+            &c.id,
+            "sh",
+            "-c",
+            "echo size-$(stty size)-end",
+        ]);
+        let out = run(cmd);
+        assert!(out.contains("size-33 99-end"), "{out:?}");
+    }
+    let mut r = Container::new("ttysizerun");
+    terminal_config(&mut r, &["sh", "-c", "echo size-$(stty size)-end"]);
+    r.config["process"]["consoleSize"] = json!({"height": 5, "width": 6});
+    r.write_config();
+    let mut cmd = r.hull_cmd();
+    cmd.arg("run").arg("--bundle").arg(&r.bundle).arg(&r.id);
+    let out = run(cmd);
+    assert!(
+        out.contains("size-33 99-end"),
+        "the relay's terminal wins: {out:?}"
+    );
+}
