@@ -164,6 +164,21 @@ t_pause_top_stats() {
   podman rm -f -t 0 "$id" >/dev/null
 }
 
+t_user_namespace() {
+  # --uidmap: a user namespace, with podman chowning the image for the mapping.
+  out=$(prun --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMG" sh -c 'cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox; touch /tmp/f && echo writable')
+  assert_eq "         0     100000      65536
+         0     100000      65536
+0
+0
+writable" "$out" "maps, root inside, image owned by the mapped root"
+  id=$(prun -d --uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMG" sleep 1000)
+  assert_eq "         0     100000      65536" "$(podman exec "$id" cat /proc/self/uid_map)" "exec joins the user namespace"
+  pid=$(podman inspect -f '{{.State.Pid}}' "$id")
+  assert_eq 100000 "$(stat -c %u "/proc/$pid")" "host uid of the container's root"
+  podman rm -f -t 0 "$id" >/dev/null
+}
+
 t_create_error() {
   # podman turns runc's wording of exec errors into 127 (not found) and 126 (not
   # executable): hull's messages must read the same.
@@ -202,6 +217,7 @@ run_test t_exec
 run_test t_stop
 run_test t_kill
 run_test t_pause_top_stats
+run_test t_user_namespace
 run_test t_create_error
 run_test t_default_config
 summary
