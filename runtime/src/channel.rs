@@ -15,6 +15,8 @@
 //!    |  prestart + createRuntime hooks          |
 //!    |---------------- HooksDone ------------->|  createContainer hooks, pivot_root, devices,
 //!    |                                          |  masks, sysctl, user/caps, executable lookup
+//!    |<-- SeccompListener + fd (SCM_RIGHTS) ----|  only with SCMP_ACT_NOTIFY, right after the
+//!    |  send fd + state to listenerPath         |  filter is loaded (docs/seccomp.md)
 //!    |<--------------- Ready -----------------|  then waits on exec.fifo for `start`
 //!    |  state.json, pid file; exit 0
 //! ```
