@@ -115,8 +115,12 @@ pub fn apply(procfs: BorrowedFd<'_>, apparmor: Option<&str>, selinux: Option<&st
         }
     }
     if let Some(label) = selinux {
-        crate::init::write_proc(procfs, &format!("{me}/attr/exec"), label)
-            .map_err(|e| with_field("process.selinuxLabel", e))?;
+        // keycreate first: the session keyring the init joins next gets the container's
+        // label too (runc's SetKeyLabel).
+        for attr in ["keycreate", "exec"] {
+            crate::init::write_proc(procfs, &format!("{me}/attr/{attr}"), label)
+                .map_err(|e| with_field("process.selinuxLabel", e))?;
+        }
     }
     Ok(())
 }
