@@ -104,15 +104,47 @@ impl ContainerDir {
         validate_id(id)?;
         fs::create_dir_all(root).ctx(|| format!("create state root {}", root.display()))?;
         let dir = root.join(id);
-        match fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::container(format!("container with id exists: {id}")))
-            }
-            Err(e) => return Err(e).ctx(|| format!("create state dir {}", dir.display())),
+        let exists = || Error::container(format!("container with id exists: {id}"));
+        if dir.exists() {
+            return Err(exists());
         }
-        let _lock = lock(&dir)?;
-        Ok(ContainerDir { dir, _lock })
+        // The directory gets its name only once it is locked: [`ContainerDir::open`] takes
+        // an unlocked directory without state.json for an aborted create and removes it.
+        // `~` cannot be in an id, so the temporary name never meets a container's.
+        let tmp = root.join(format!("~{id}~{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir(&tmp).ctx(|| format!("create state dir {}", tmp.display()))?;
+        let locked = lock(&tmp).and_then(|l| {
+            nix::fcntl::renameat2(
+                nix::fcntl::AT_FDCWD,
+                &tmp,
+                nix::fcntl::AT_FDCWD,
+                &dir,
+                nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+            )
+            .or_else(|e| match e {
+                // A filesystem without RENAME_NOREPLACE: rename, which cannot replace a
+                // non-empty directory, and a created container's never is empty.
+                nix::errno::Errno::EINVAL if !dir.exists() => fs::rename(&tmp, &dir)
+                    .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+                e => Err(e),
+            })
+            .map(|()| l)
+            .map_err(|e| match e {
+                nix::errno::Errno::EEXIST | nix::errno::Errno::ENOTEMPTY => exists(),
+                e => Error::Sys {
+                    what: format!("create state dir {}", dir.display()),
+                    source: e.into(),
+                },
+            })
+        });
+        match locked {
+            Ok(_lock) => Ok(ContainerDir { dir, _lock }),
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                Err(e)
+            }
+        }
     }
 
     /// Opens and locks an existing container's directory.
@@ -126,8 +158,11 @@ impl ContainerDir {
             }
             Err(e) => return Err(e),
         };
-        // A concurrent delete may have removed the state while we waited for the lock.
+        // No state while we hold the lock: a concurrent delete removed it while we waited,
+        // or a create was killed before writing it. Either way nothing uses the directory;
+        // runc removes such a leftover too, so `delete` can clear it.
         if !dir.join(STATE_FILE).exists() {
+            let _ = fs::remove_dir_all(&dir);
             return Err(Error::container(format!("container does not exist: {id}")));
         }
         Ok(ContainerDir { dir, _lock })

@@ -241,3 +241,27 @@ fn version_spec_features() {
     );
     assert!(f["hooks"].as_array().is_some_and(|h| h.len() == 6), "{f}");
 }
+
+/// A state directory without state.json (a create killed before it wrote one) is cleared by
+/// `delete`, as runc does; `--force` then succeeds, a plain delete reports it missing.
+#[test]
+fn delete_clears_an_aborted_create() {
+    let c = Container::new("aborted");
+    for force in [true, false] {
+        let dir = c.root.join(&c.id);
+        std::fs::create_dir_all(&dir).expect("mkdir state dir");
+        std::fs::write(dir.join("exec.fifo"), "").expect("leftover");
+        let mut args = vec!["delete"];
+        if force {
+            args.push("--force");
+        }
+        args.push(&c.id);
+        let o = c.hull(&args);
+        if force {
+            o.ok();
+        } else {
+            o.fails().stderr_has("does not exist");
+        }
+        assert!(!dir.exists(), "leftover state dir kept (force={force})");
+    }
+}
