@@ -635,3 +635,31 @@ fn bind_of_fifo_socket_and_device() {
         ]
     );
 }
+
+/// runc's `tmpcopyup`: the new tmpfs starts with a copy of what it covers (modes, owners,
+/// links), and writes to it stay off the image.
+#[test]
+fn tmpfs_tmpcopyup() {
+    let mut c = Container::new("copyup");
+    c.put("/data/sub/file", "image\n");
+    std::os::unix::fs::symlink("sub/file", c.rootfs().join("data/link")).expect("symlink");
+    std::os::unix::fs::chown(c.rootfs().join("data/sub/file"), Some(1000), Some(2000))
+        .expect("chown");
+    std::fs::set_permissions(
+        c.rootfs().join("data/sub"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o710),
+    )
+    .expect("chmod");
+    add_mounts(
+        &mut c,
+        json!([{"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "size=1m"]}]),
+    );
+    let (out, mi) = run_with_mountinfo(
+        &mut c,
+        "cat /data/link; stat -c '%a' /data/sub; stat -c '%u:%g' /data/sub/file; \
+         echo changed > /data/new && cat /data/new",
+    );
+    assert_eq!(out, "image\n710\n1000:2000\nchanged\n");
+    assert_eq!(mount_at(&mi, "/data").fstype, "tmpfs");
+    assert!(!c.rootfs().join("data/new").exists(), "write reached the image");
+}
