@@ -58,8 +58,11 @@ pub enum Stage {
 /// Compiles the profile. Errors name the field: `linux.seccomp.syscalls[3].names[0]: ...`.
 pub fn compile(seccomp: &LinuxSeccomp) -> Result<Program> {
     let c = compile::compile(seccomp)?;
+    // Debug, not warning, as in runc: profiles list names of every architecture (Docker's
+    // and podman's defaults name a dozen this kernel lacks), and podman gives hull no --log,
+    // so a warning would reach the user's terminal on every container start.
     for w in &c.unknown {
-        crate::logging::warn(w);
+        crate::logging::debug(|| w.clone());
     }
     crate::logging::debug(|| {
         format!(
