@@ -183,6 +183,40 @@ t_exec_terminal() {
   ctr container delete hull-ctr-exectty
 }
 
+t_run_options() {
+  # What ctr's flags put in the spec: limits, mounts, env, cwd, read-only root, the default
+  # seccomp profile, host network, a cgroup path of our own, a rootfs outside the snapshotter.
+  mkdir -p "$WORK/share"; echo shared >"$WORK/share/f"
+  out=$(crun_ --rm --read-only --seccomp --net-host --env HULL_T=1 --cwd /tmp \
+    --mount "type=bind,src=$WORK/share,dst=/share,options=rbind:ro" "$IMAGE" hull-ctr-opts sh -c '
+      echo "$HULL_T $(pwd) $(cat /share/f)"
+      touch /x 2>&1 | grep -o "Read-only file system"
+      grep ^Seccomp: /proc/self/status
+      readlink /proc/self/ns/net')
+  assert_eq "1 /tmp shared
+Read-only file system
+Seccomp:	2
+$(readlink /proc/self/ns/net)" "$out" "env, cwd, bind mount, --read-only, --seccomp, --net-host"
+  # Limits in a cgroup path of our own, removed with the container.
+  cg=/sys/fs/cgroup/memory/hull-test/custom-hull-ctr-opts
+  crun_ -d --memory-limit 67108864 --cpus 0.5 --cgroup /hull-test/custom-hull-ctr-opts "$IMAGE" hull-ctr-limits sleep 1000
+  assert_eq 67108864 "$(cat $cg/memory.limit_in_bytes)" "--memory-limit"
+  assert_eq 50000 "$(cat /sys/fs/cgroup/cpu/hull-test/custom-hull-ctr-opts/cpu.cfs_quota_us)" "--cpus"
+  ctr task kill -s KILL hull-ctr-limits
+  wait_for 10 bash -c "[ \"\$(/usr/bin/ctr -a $SOCK -n $NS task ls | awk '\$1==\"hull-ctr-limits\"{print \$3}')\" = STOPPED ]"
+  ctr task delete hull-ctr-limits
+  ctr container delete hull-ctr-limits
+  [ ! -e "$cg" ] || fail "cgroup $cg left after delete"
+  # --rootfs: a plain directory as the root filesystem.
+  out=$(crun_ --rm --rootfs "$WORK/rootfs" hull-ctr-rootfs sh -c 'echo from-dir-rootfs')
+  assert_eq from-dir-rootfs "$out" "--rootfs"
+  # --with-ns: join a network namespace by path.
+  ip netns add hull-eng-ctr
+  trap 'ip netns del hull-eng-ctr' EXIT
+  out=$(crun_ --rm --with-ns network:/run/netns/hull-eng-ctr "$IMAGE" hull-ctr-withns readlink /proc/self/ns/net)
+  assert_eq "net:[$(stat -L -c %i /run/netns/hull-eng-ctr)]" "$out" "--with-ns network namespace"
+}
+
 t_create_error() {
   # An error inside create reaches ctr through the shim's read of hull's json log.
   set +e
@@ -202,6 +236,7 @@ run_test t_kill_delete
 run_test t_kill_all
 run_test t_terminal
 run_test t_exec_terminal
+run_test t_run_options
 run_test t_create_error
 run_test t_metrics
 run_test t_ps
