@@ -414,6 +414,47 @@ fn stdio_passed_through_when_terminal_is_false() {
 }
 
 #[test]
+fn stdio_pipes_reach_the_caller() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut c = Container::new("stdiopipe");
+    c.sh("read l; echo \"got:$l\"; echo to-err >&2");
+    c.write_config();
+    let mut cmd = c.hull_cmd();
+    cmd.arg("create")
+        .arg("--bundle")
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn create");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let (out, err) = (
+        child.stdout.take().expect("stdout"),
+        child.stderr.take().expect("stderr"),
+    );
+    // Read in threads: EOF comes only once the container (the last writer) has exited.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || tx.send(("out", spec_tests::read_all(out))));
+    std::thread::spawn(move || tx2.send(("err", spec_tests::read_all(err))));
+    assert_eq!(spec_tests::wait_child(&mut child), 0, "create failed");
+    stdin.write_all(b"through a pipe\n").expect("write stdin");
+    drop(stdin);
+    c.start().ok();
+    let mut got = std::collections::BTreeMap::new();
+    for _ in 0..2 {
+        let (k, v) = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("container output pipes never closed");
+        got.insert(k, v);
+    }
+    assert_eq!(got["out"], "got:through a pipe\n");
+    assert_eq!(got["err"], "to-err\n");
+}
+
+#[test]
 fn preserve_fds_and_no_other_host_fd() {
     let mut c = Container::new("preserve");
     let d = c.scratch("io");
