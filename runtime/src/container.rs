@@ -412,6 +412,20 @@ pub(crate) fn open_container(g: &Global, id: &str) -> Result<(ContainerDir, Pers
     Ok((dir, st, status))
 }
 
+/// [`open_container`] for reading only, without waiting for the lock ([`ContainerDir::peek`]).
+fn peek_container(g: &Global, id: &str) -> Result<(ContainerDir, Persisted, Status)> {
+    let dir = ContainerDir::peek(&g.root, id)?;
+    let st = dir.load().map_err(|e| match e {
+        // Deleted between the check and the read.
+        Error::Sys { ref source, .. } if source.raw_os_error() == Some(libc::ENOENT) => {
+            Error::container(format!("container does not exist: {id}"))
+        }
+        e => e,
+    })?;
+    let status = dir.status(&st, || frozen(&st));
+    Ok((dir, st, status))
+}
+
 fn frozen(st: &Persisted) -> bool {
     st.cgroup
         .as_ref()
@@ -513,7 +527,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 /// `hull state`.
 pub fn state(g: &Global, id: &str) -> Result<i32> {
-    let (_dir, st, status) = open_container(g, id)?;
+    let (_dir, st, status) = peek_container(g, id)?;
     let v = state::state_json(&st, status);
     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     Ok(0)
@@ -719,7 +733,7 @@ fn terminal_requested(bundle: &Path) -> bool {
 pub fn list(g: &Global, format: &str, quiet: bool) -> Result<i32> {
     let mut rows = Vec::new();
     for id in state::list_ids(&g.root)? {
-        let Ok((dir, st, status)) = open_container(g, &id) else {
+        let Ok((dir, st, status)) = peek_container(g, &id) else {
             continue;
         };
         let owner = fs::metadata(&dir.dir)

@@ -89,7 +89,8 @@ pub fn validate_id(id: &str) -> Result<()> {
 #[derive(Debug)]
 pub struct ContainerDir {
     pub dir: PathBuf,
-    _lock: File,
+    /// None for a read-only look ([`ContainerDir::peek`]).
+    _lock: Option<File>,
 }
 
 fn lock(dir: &Path) -> Result<File> {
@@ -139,7 +140,10 @@ impl ContainerDir {
             })
         });
         match locked {
-            Ok(_lock) => Ok(ContainerDir { dir, _lock }),
+            Ok(l) => Ok(ContainerDir {
+                dir,
+                _lock: Some(l),
+            }),
             Err(e) => {
                 let _ = fs::remove_dir_all(&tmp);
                 Err(e)
@@ -165,14 +169,31 @@ impl ContainerDir {
             let _ = fs::remove_dir_all(&dir);
             return Err(Error::container(format!("container does not exist: {id}")));
         }
-        Ok(ContainerDir { dir, _lock })
+        Ok(ContainerDir {
+            dir,
+            _lock: Some(_lock),
+        })
+    }
+
+    /// Opens an existing container's directory to read it, without the lock: state.json is
+    /// replaced atomically, so a reader always sees a whole one. `state` and `list` must not
+    /// wait for a command in progress: a hook of that command that asks for the state (as
+    /// hooks do with runc, which has no such lock) would deadlock. A container still being
+    /// created has no state.json yet and does not exist, as with runc.
+    pub fn peek(root: &Path, id: &str) -> Result<Self> {
+        validate_id(id)?;
+        let dir = root.join(id);
+        if !dir.join(STATE_FILE).exists() {
+            return Err(Error::container(format!("container does not exist: {id}")));
+        }
+        Ok(ContainerDir { dir, _lock: None })
     }
 
     /// The lock's fd number: a forked init must close its copy, or the lock (which belongs
     /// to the open file description) would stay held for the container's whole life.
     pub fn lock_fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
-        self._lock.as_raw_fd()
+        self._lock.as_ref().map_or(-1, |l| l.as_raw_fd())
     }
 
     /// Reads state.json.
