@@ -386,3 +386,37 @@ fn poststart_and_poststop_failures_only_warn() {
     assert!(!c.root.join(&c.id).exists());
     assert_eq!(h.kinds(), ["poststart", "poststop"]);
 }
+
+#[test]
+fn hooks_may_ask_the_runtime_for_the_state() {
+    // Hooks call `runc state` (runc has no lock that would make them wait for the command
+    // that runs them): the same with hull must answer at once, not deadlock on the lock.
+    let mut c = Container::new("hookstate");
+    let h = Hooks::new(&c);
+    let ask = h.dir.join("ask.sh");
+    script(
+        &ask,
+        &format!(
+            "{} --root {} state {} > {}/state.$1 2>&1; exit 0",
+            spec_tests::hull_bin().display(),
+            c.root.display(),
+            c.id,
+            h.dir.display()
+        ),
+    );
+    c.config["hooks"] = json!({
+        "createRuntime": [{"path": ask, "args": ["ask.sh", "createRuntime"], "timeout": 20}],
+        "poststart": [{"path": ask, "args": ["ask.sh", "poststart"], "timeout": 20}],
+    });
+    c.args(&["sleep", "60"]);
+    c.create().ok();
+    let during = std::fs::read_to_string(h.dir.join("state.createRuntime")).expect("state");
+    // Mid-create the container does not exist yet (runc says the same).
+    assert!(during.contains("does not exist"), "{during}");
+    let o = c.start();
+    o.ok();
+    assert!(!o.stderr.contains("hooks."), "{}", o.stderr);
+    let after = std::fs::read_to_string(h.dir.join("state.poststart")).expect("state");
+    let st: Value = serde_json::from_str(&after).unwrap_or_else(|e| panic!("{after}: {e}"));
+    assert_eq!(st["status"], "running", "{st}");
+}
