@@ -577,9 +577,7 @@ pub fn kill(g: &Global, id: &str, sig: Option<&str>, all: bool) -> Result<i32> {
 /// Signals every process in the container's cgroup (and the init).
 fn signal_all(st: &Persisted, sig: Signal) -> Result<()> {
     if let Some(m) = st.cgroup.as_ref().map(cgroups::load_manager).transpose()? {
-        for p in m.pids()? {
-            let _ = nix::sys::signal::kill(Pid::from_raw(p), sig);
-        }
+        m.signal_all(sig)?;
     }
     if state::process_alive(st.pid, st.pid_start) {
         let _ = signal_process(st.pid, st.pid_start, sig);

@@ -48,11 +48,6 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
             )));
         }
     }
-    if !o.cgroup.is_empty() {
-        return Err(Error::container(
-            "--cgroup: exec into a sub-cgroup is not supported by hull yet",
-        ));
-    }
     let (dir, st, status) = open_container(g, &o.id)?;
     match status {
         Status::Stopped => return Err(Error::container("cannot exec in a stopped container")),
@@ -202,7 +197,11 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
         e
     };
     if let Some(cg) = &cg {
-        cg.add_process(pid).map_err(fail)?;
+        match o.cgroup.is_empty() {
+            true => cg.add_process(pid),
+            false => cg.add_process_sub(pid, &o.cgroup),
+        }
+        .map_err(fail)?;
     }
     // Written by hull on the host's procfs: lowering the score needs CAP_SYS_RESOURCE in the
     // host's user namespace, which a process that joined the container's no longer has.

@@ -545,3 +545,53 @@ fn events_stats_once() {
         "events exits once the container stopped"
     );
 }
+
+#[test]
+fn exec_into_an_existing_sub_cgroup() {
+    let mut c = Container::new("cgexecsub");
+    c.args(&["sleep", "60"]);
+    c.create().ok();
+    c.start().ok();
+    let d = host_dir(&c, "pids");
+    std::fs::create_dir(d.join("hull-sub")).expect("mkdir sub-cgroup");
+    let arg = if v2() { "hull-sub" } else { "pids:hull-sub" };
+    let o = c.hull(&["exec", "--cgroup", arg, &c.id, "cat", "/proc/self/cgroup"]);
+    o.ok();
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| v2() || l.split(':').nth(1) == Some("pids"))
+        .unwrap_or("");
+    assert!(
+        line.ends_with(":/hull-sub"),
+        "not in the sub-cgroup: {}",
+        o.stdout
+    );
+    c.hull(&["exec", "--cgroup", "hull-nosuch", &c.id, "true"])
+        .fails()
+        .stderr_has("does not exist");
+    c.hull(&["exec", "--cgroup", "../up", &c.id, "true"])
+        .fails()
+        .stderr_has("--cgroup");
+    // delete removes the sub-cgroup with the container's (the harness checks for leaks).
+}
+
+#[test]
+fn kill_all_reaches_a_paused_container() {
+    let mut c = Container::new("cgkillpaused");
+    c.sh("sleep 60 & exec sleep 61");
+    c.create().ok();
+    c.start().ok();
+    let mut pids: Vec<i32> = Vec::new();
+    wait_for("two processes", || {
+        let o = c.hull(&["ps", "--format", "json", &c.id]);
+        pids = serde_json::from_str(o.out()).unwrap_or_default();
+        pids.len() == 2
+    });
+    c.hull(&["pause", &c.id]).ok();
+    c.hull(&["kill", "--all", &c.id, "KILL"]).ok();
+    wait_for("every process gone", || {
+        pids.iter().all(|p| !process_alive(*p))
+    });
+    c.wait_status("stopped");
+}

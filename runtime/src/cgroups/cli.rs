@@ -133,6 +133,12 @@ pub fn events(g: &Global, id: &str, interval: &str, stats: bool) -> Result<i32> 
     let mut next = Instant::now() + every;
     let poll = Duration::from_millis(50);
     loop {
+        // OOM first: the kill may be what just ended the container.
+        let n = m.oom_kills().unwrap_or(ooms);
+        if n > ooms {
+            emit(&mut out, &json!({ "type": "oom", "id": id }))?;
+            ooms = n;
+        }
         let now = Instant::now();
         if now >= next {
             if !state::process_alive(st.pid, st.pid_start) && m.pids()?.is_empty() {
@@ -140,11 +146,6 @@ pub fn events(g: &Global, id: &str, interval: &str, stats: bool) -> Result<i32> 
             }
             emit(&mut out, &stats_event(m.as_ref())?)?;
             next = now + every;
-        }
-        let n = m.oom_kills().unwrap_or(ooms);
-        if n > ooms {
-            emit(&mut out, &json!({ "type": "oom", "id": id }))?;
-            ooms = n;
         }
         std::thread::sleep(poll.min(next.saturating_duration_since(Instant::now())));
     }

@@ -81,9 +81,37 @@ pub trait CgroupManager {
     fn stats(&self) -> Result<Stats>;
     /// How many times the kernel's OOM killer has killed a process in the cgroup.
     fn oom_kills(&self) -> Result<u64>;
-    /// The directory a process must be moved into for `exec --cgroup sub` (v2), created
-    /// if missing; `None` when the driver cannot do it.
-    fn sub_cgroup(&self, name: &str) -> Result<PathBuf>;
+    /// Moves `pid` into existing sub-cgroups of the container's cgroup (`exec --cgroup`,
+    /// runc's `[controller:]path` values, parsed by [`path::parse_sub`]).
+    fn add_process_sub(&self, pid: i32, subs: &[String]) -> Result<()>;
+    /// The container's directory in a cgroup2 tree (v2, or the hybrid unified mount).
+    fn unified_dir(&self) -> Option<&Path>;
+    /// Signals every process in the cgroup, as runc's `kill --all`: SIGKILL through
+    /// cgroup.kill where the kernel has it (atomic, even against a process forking); else
+    /// freeze, signal every listed pid, thaw, so that nothing forks past the listing. Like
+    /// runc, a container that was paused is thawed afterwards.
+    fn signal_all(&self, sig: nix::sys::signal::Signal) -> Result<()> {
+        use nix::sys::signal::{kill, Signal};
+        if sig == Signal::SIGKILL {
+            if let Some(d) = self.unified_dir() {
+                if std::fs::write(d.join("cgroup.kill"), "1").is_ok() {
+                    // A v1 freezer (hybrid hosts) holds even SIGKILLed tasks until thawed.
+                    if self.is_frozen().unwrap_or(false) {
+                        self.set_frozen(false)?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        let frozen = self.set_frozen(true).is_ok();
+        for p in self.pids()? {
+            let _ = kill(nix::unistd::Pid::from_raw(p), sig);
+        }
+        if frozen {
+            self.set_frozen(false)?;
+        }
+        Ok(())
+    }
     /// Removes the cgroup directories hull created. Processes must already be gone.
     fn destroy(&self) -> Result<()>;
     /// What to persist so that [`load_manager`] can find this cgroup again.

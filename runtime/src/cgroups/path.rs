@@ -86,6 +86,36 @@ fn systemd_error(raw: &str, id: &str) -> Error {
     )
 }
 
+/// Parses `exec --cgroup` values, runc's `[<controller>[,<controller>]:]<path>`: the sub-cgroup
+/// (relative to the container's cgroup, existing) to run the new process in. Key `""` is the
+/// path for every controller (and the only form cgroup v2 has).
+pub fn parse_sub(values: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut m = std::collections::BTreeMap::new();
+    for v in values {
+        let (ctrls, p) = match v.split_once(':') {
+            Some((c, p)) => (c, p),
+            None => ("", v.as_str()),
+        };
+        let clean = match parse(Some(Path::new(p)), "", false) {
+            Ok(SpecPath::Absolute(a)) => a,
+            Ok(SpecPath::Relative(r)) => format!("/{r}"),
+            Err(_) => {
+                return Err(Error::container(format!(
+                    "--cgroup {v:?}: not a sub-cgroup path (relative to the container's cgroup, no \"..\")"
+                )))
+            }
+        };
+        for c in ctrls.split(',') {
+            if m.insert(c.to_string(), clean.clone()).is_some() {
+                return Err(Error::container(format!(
+                    "--cgroup {v:?}: controller {c:?} given twice"
+                )));
+            }
+        }
+    }
+    Ok(m)
+}
+
 /// Lexically joins a relative cgroup path onto `base` (`/a` + `b/c` = `/a/b/c`).
 pub fn join(base: &str, rel: &str) -> String {
     let b = base.trim_end_matches('/');
@@ -142,6 +172,17 @@ mod tests {
         assert!(e.contains("system.slice:hull:c9"), "{e}");
         // A plain path with colons elsewhere is an ordinary cgroupfs path.
         assert!(parse(Some(Path::new("/a:b:c/d")), "x", false).is_ok());
+    }
+
+    #[test]
+    fn exec_sub_cgroups() {
+        let m = parse_sub(&["sub/a".into()]).unwrap_or_default();
+        assert_eq!(m.get("").map(String::as_str), Some("/sub/a"));
+        let m = parse_sub(&["cpu,cpuacct:x".into(), "memory:/y".into()]).unwrap_or_default();
+        assert_eq!(m.get("cpuacct").map(String::as_str), Some("/x"));
+        assert_eq!(m.get("memory").map(String::as_str), Some("/y"));
+        assert!(parse_sub(&["../up".into()]).is_err());
+        assert!(parse_sub(&["a".into(), "b".into()]).is_err());
     }
 
     #[test]

@@ -253,10 +253,43 @@ impl CgroupManager for V1 {
             .unwrap_or(0))
     }
 
-    fn sub_cgroup(&self, _name: &str) -> Result<PathBuf> {
-        Err(Error::container(
-            "--cgroup: sub-cgroups are supported on cgroup v2 hosts only",
-        ))
+    fn add_process_sub(&self, pid: i32, subs: &[String]) -> Result<()> {
+        let m = path::parse_sub(subs)?;
+        if let Some(c) = m
+            .keys()
+            .find(|c| !c.is_empty() && !self.dirs.contains_key(*c))
+        {
+            return Err(Error::container(format!(
+                "--cgroup {c}: no such cgroup controller on this host"
+            )));
+        }
+        // Each hierarchy: the path named for one of its controllers, else the one for all.
+        let mut targets: BTreeMap<&PathBuf, PathBuf> = BTreeMap::new();
+        for (ctrl, dir) in &self.dirs {
+            let rel = m.get(ctrl).or_else(|| m.get(""));
+            let t = rel.map_or(dir.clone(), |r| dir.join(r.trim_start_matches('/')));
+            let e = targets.entry(dir).or_insert_with(|| t.clone());
+            if m.contains_key(ctrl) {
+                *e = t;
+            }
+        }
+        for t in targets.values() {
+            if !t.is_dir() {
+                return Err(Error::container(format!(
+                    "--cgroup: sub-cgroup {} does not exist",
+                    t.display()
+                )));
+            }
+        }
+        for t in targets.values() {
+            fs::write(t.join("cgroup.procs"), pid.to_string())
+                .ctx(|| format!("--cgroup: add {pid} to cgroup {}", t.display()))?;
+        }
+        Ok(())
+    }
+
+    fn unified_dir(&self) -> Option<&Path> {
+        self.dirs.get("").map(PathBuf::as_path)
     }
 
     fn destroy(&self) -> Result<()> {

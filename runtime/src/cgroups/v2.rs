@@ -189,15 +189,29 @@ impl CgroupManager for V2 {
         Ok(fsutil::kv(&self.dir, "memory.events", "oom_kill").unwrap_or(0))
     }
 
-    fn sub_cgroup(&self, name: &str) -> Result<PathBuf> {
-        let clean = path::parse(Some(Path::new(name)), "", false)
-            .map_err(|e| Error::container(format!("--cgroup {name:?}: {e}")))?;
-        let rel = match clean {
-            path::SpecPath::Absolute(a) | path::SpecPath::Relative(a) => a,
+    fn add_process_sub(&self, pid: i32, subs: &[String]) -> Result<()> {
+        let m = path::parse_sub(subs)?;
+        let rel = match (m.len(), m.get("")) {
+            (1, Some(r)) => r,
+            _ => {
+                return Err(Error::container(
+                    "--cgroup: cgroup v2 takes a single path without a controller prefix",
+                ))
+            }
         };
         let dir = self.dir.join(rel.trim_start_matches('/'));
-        fs::create_dir_all(&dir).ctx(|| format!("--cgroup: create {}", dir.display()))?;
-        Ok(dir)
+        if !dir.is_dir() {
+            return Err(Error::container(format!(
+                "--cgroup {rel}: sub-cgroup {} does not exist",
+                dir.display()
+            )));
+        }
+        fs::write(dir.join("cgroup.procs"), pid.to_string())
+            .ctx(|| format!("--cgroup: add {pid} to cgroup {}", dir.display()))
+    }
+
+    fn unified_dir(&self) -> Option<&Path> {
+        Some(&self.dir)
     }
 
     fn destroy(&self) -> Result<()> {
