@@ -129,7 +129,7 @@ fn limits_visible_from_inside() {
 #[test]
 fn default_and_absolute_cgroups_path() {
     let mut c = Container::new("cgpath");
-    c.args(&["sleep", "60"]);
+    c.args(&["sleep", "600"]);
     c.create().ok();
     let d = host_dir(&c, "pids");
     assert!(
@@ -150,7 +150,7 @@ fn default_and_absolute_cgroups_path() {
 
     // Nested absolute path: hull creates (and removes) the parents too.
     let mut c = Container::new("cgabs");
-    c.args(&["sleep", "60"]);
+    c.args(&["sleep", "600"]);
     let path = format!("/{}-parent/a/{}", c.id, c.id);
     c.config["linux"]["cgroupsPath"] = json!(path);
     c.create().ok();
@@ -244,7 +244,7 @@ fn fork_bomb_stops_at_pids_max() {
 fn update_changes_limits_live() {
     let mut c = Container::new("cgupdate");
     c.config["linux"]["resources"]["memory"] = json!({"limit": 67108864});
-    c.args(&["sleep", "60"]);
+    c.args(&["sleep", "600"]);
     c.create().ok();
     c.start().ok();
     let mem = inside("memory", "memory.limit_in_bytes", "memory.max");
@@ -515,7 +515,7 @@ fn cgroup_mount_is_read_only_unless_asked() {
 fn events_stats_once() {
     let mut c = Container::new("cgstats");
     c.config["linux"]["resources"]["pids"] = json!({"limit": 33});
-    c.args(&["sleep", "60"]);
+    c.args(&["sleep", "600"]);
     c.create().ok();
     let o = c.hull(&["events", "--stats", &c.id]);
     o.ok();
@@ -549,7 +549,7 @@ fn events_stats_once() {
 #[test]
 fn exec_into_an_existing_sub_cgroup() {
     let mut c = Container::new("cgexecsub");
-    c.args(&["sleep", "60"]);
+    c.args(&["sleep", "600"]);
     c.create().ok();
     c.start().ok();
     let d = host_dir(&c, "pids");
@@ -579,7 +579,7 @@ fn exec_into_an_existing_sub_cgroup() {
 #[test]
 fn kill_all_reaches_a_paused_container() {
     let mut c = Container::new("cgkillpaused");
-    c.sh("sleep 60 & exec sleep 61");
+    c.sh("sleep 600 & exec sleep 601");
     c.create().ok();
     c.start().ok();
     let mut pids: Vec<i32> = Vec::new();
