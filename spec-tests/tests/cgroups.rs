@@ -330,7 +330,7 @@ fn ps_and_kill_all_reach_every_process() {
     // No pid namespace: the children outlive the init unless kill --all reaches them.
     c.config["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "cgroup"}]);
     c.config.as_object_mut().map(|o| o.remove("hostname"));
-    c.sh("sleep 61 & sleep 62 & exec sleep 63");
+    c.sh("sleep 661 & sleep 662 & exec sleep 663");
     c.create().ok();
     c.start().ok();
     let mut pids: Vec<i32> = Vec::new();
@@ -345,7 +345,7 @@ fn ps_and_kill_all_reach_every_process() {
     let lines: Vec<&str> = t.stdout.lines().collect();
     assert!(lines[0].contains("PID"), "header: {}", lines[0]);
     assert_eq!(lines.len(), 4, "header + 3 processes: {}", t.stdout);
-    for s in ["sleep 61", "sleep 62", "sleep 63"] {
+    for s in ["sleep 661", "sleep 662", "sleep 663"] {
         assert!(t.stdout.contains(s), "ps lacks {s}: {}", t.stdout);
     }
     let o = c.hull(&["ps", &c.id, "-o", "pid,comm"]);
