@@ -188,3 +188,36 @@ fn wait(
         }
     }
 }
+
+/// Checks every hook up front (config.md): `path` MUST be absolute and a `timeout`, if set,
+/// MUST be greater than zero. A bad hook fails `create` before anything exists, rather than
+/// at the lifecycle step that would run it.
+pub fn validate(h: Option<&oci_spec::runtime::Hooks>) -> Result<()> {
+    let Some(h) = h else { return Ok(()) };
+    #[allow(deprecated)]
+    let kinds = [
+        ("prestart", h.prestart()),
+        ("createRuntime", h.create_runtime()),
+        ("createContainer", h.create_container()),
+        ("startContainer", h.start_container()),
+        ("poststart", h.poststart()),
+        ("poststop", h.poststop()),
+    ];
+    for (kind, list) in kinds {
+        for (i, hook) in list.iter().flatten().enumerate() {
+            if !hook.path().is_absolute() {
+                return Err(Error::config(
+                    format!("hooks.{kind}[{i}].path"),
+                    format!("{} is not an absolute path", hook.path().display()),
+                ));
+            }
+            if let Some(t) = hook.timeout().filter(|t| *t <= 0) {
+                return Err(Error::config(
+                    format!("hooks.{kind}[{i}].timeout"),
+                    format!("{t}: must be greater than zero"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

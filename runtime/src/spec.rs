@@ -217,6 +217,7 @@ fn validate(spec: &Spec) -> Result<()> {
         return Err(Error::config("process.consoleSize", "larger than 65535"));
     }
     crate::sched::validate(process)?;
+    crate::hooks::validate(spec.hooks().as_ref())?;
     if process.exec_cpu_affinity().is_some() {
         return Err(Error::config(
             "process.execCPUAffinity",
