@@ -420,3 +420,25 @@ fn hooks_may_ask_the_runtime_for_the_state() {
     let st: Value = serde_json::from_str(&after).unwrap_or_else(|e| panic!("{after}: {e}"));
     assert_eq!(st["status"], "running", "{st}");
 }
+
+#[test]
+fn bad_hook_entries_are_config_errors() {
+    // config.md: path MUST be absolute; timeout, if set, MUST be greater than zero.
+    for (hook, field) in [
+        (json!({"path": "relative/hook"}), "hooks.poststop[0].path"),
+        (
+            json!({"path": "/bin/true", "timeout": 0}),
+            "hooks.poststop[0].timeout",
+        ),
+        (
+            json!({"path": "/bin/true", "timeout": -3}),
+            "hooks.poststop[0].timeout",
+        ),
+    ] {
+        let mut c = Container::new("hookbad");
+        c.config["hooks"] = json!({"poststop": [hook]});
+        let o = c.create();
+        o.fails().stderr_has(field);
+        assert!(!c.root.join(&c.id).exists());
+    }
+}
