@@ -254,6 +254,16 @@ pub fn main() -> i32 {
     };
     logging::init(&cli.global);
     crate::sys::default_sigchld();
+    // Commands that run container code first make sure hull's own binary is out of reach.
+    if matches!(
+        cli.cmd,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
+        if let Err(e) = crate::sealed::ensure() {
+            logging::error(&e.to_string());
+            return 1;
+        }
+    }
     let g = &cli.global;
     let res = match cli.cmd {
         Command::Create(o) => container::create(g, &o),

@@ -184,6 +184,9 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         console_size,
     };
 
+    // Inherited by the clone: the init is non-dumpable from its first instant, so a container
+    // sharing its pid namespace never sees its /proc/<pid>/fd (host fds) or exe (hull).
+    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     let pid = if joins.is_empty() {
         match sys::clone3(&sys::CloneArgs {
             flags,

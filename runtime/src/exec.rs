@@ -148,8 +148,14 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
     .ctx(|| "fork exec helper")?
     {
         None => {
-            let r = sys::setns_pidfd(pidfd.as_fd(), flags)
-                .ctx(|| "join the container's namespaces (setns)")
+            // Non-dumpable *before* the clone, so the exec'd process is never visible with
+            // a readable /proc/<pid>/fd (host procfs) or exe, not even for an instant.
+            let r = sys::prctl(libc::PR_SET_DUMPABLE, 0)
+                .ctx(|| "prctl(PR_SET_DUMPABLE)")
+                .and_then(|_| {
+                    sys::setns_pidfd(pidfd.as_fd(), flags)
+                        .ctx(|| "join the container's namespaces (setns)")
+                })
                 .and_then(|_| {
                     sys::clone3(&sys::CloneArgs {
                         flags: libc::CLONE_PARENT as u64,

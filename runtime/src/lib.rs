@@ -10,6 +10,7 @@
 //! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`sched`], [`hooks`]:
 //!   the pieces of container setup; [`cgroups`], [`seccomp`]: resource control and filtering;
 //!   [`lsm`]: AppArmor/SELinux labels.
+//! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
 //! - [`sys`]: the thin layer of raw syscalls; the only place with `unsafe` (with
 //!   [`sysbpf`], its bpf(2) sibling for the cgroup v2 device program).
 
@@ -30,6 +31,7 @@ pub mod namespaces;
 pub mod process;
 pub mod rootfs;
 pub mod sched;
+pub mod sealed;
 pub mod seccomp;
 pub mod spec;
 pub mod state;

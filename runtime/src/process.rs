@@ -407,10 +407,16 @@ pub fn prepare(
     Ok(launch)
 }
 
-/// The last steps before the program runs: only fds 0-2 and the preserved range
-/// `3..3+preserve_fds` (minus hull's own `own` fds) stay open across execve, signal
-/// dispositions are reset, the seccomp filter goes in (if [`prepare`] left it for here),
-/// then execve. Returns only on failure.
+/// The last steps before the program runs: only fds 0-2 and the caller's fds in the
+/// preserved range `3..3+preserve_fds` stay open across execve, signal dispositions are
+/// reset, the seccomp filter goes in (if [`prepare`] left it for here), then execve.
+/// Returns only on failure.
+///
+/// The caller's fds are the ones without FD_CLOEXEC: they survived the execve into hull.
+/// Every fd hull opens itself is close-on-exec and stays so, even when its number falls in
+/// the preserved range because the caller left a hole there (`--preserve-fds 5` with only
+/// fd 3 open): clearing FD_CLOEXEC on whatever is open in the range would hand the container
+/// hull's `--log` file, state or cgroup directory, or host procfs (CVE-2024-21626).
 pub fn launch(l: &Launch, preserve_fds: u32, own: &[RawFd]) -> Error {
     let first = 3 + preserve_fds;
     if let Err(e) = sys::cloexec_from(first) {
@@ -419,16 +425,7 @@ pub fn launch(l: &Launch, preserve_fds: u32, own: &[RawFd]) -> Error {
             source: e,
         };
     }
-    for fd in 3..first as i32 {
-        if !own.contains(&fd) && sys::fd_is_open(fd) {
-            if let Err(e) = sys::clear_cloexec(fd) {
-                return Error::Sys {
-                    what: format!("preserve fd {fd}"),
-                    source: e,
-                };
-            }
-        }
-    }
+    debug_assert!(own.iter().all(|fd| !sys::fd_is_inheritable(*fd)));
     sys::reset_signals();
     if let Some(prog) = &l.seccomp {
         // As late as possible, after no_new_privs: the filter then covers only the program.

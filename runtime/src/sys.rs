@@ -122,6 +122,10 @@ struct OpenHow {
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
 /// `RESOLVE_NO_MAGICLINKS`: refuse /proc/<pid>/fd-style magic links.
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+/// `RESOLVE_NO_SYMLINKS`: refuse every symlink on the way.
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+/// `RESOLVE_BENEATH`: refuse to leave the dirfd's subtree.
+pub const RESOLVE_BENEATH: u64 = 0x08;
 /// `RESOLVE_NO_XDEV`: refuse to cross mount points.
 pub const RESOLVE_NO_XDEV: u64 = 0x01;
 
@@ -320,6 +324,13 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
 pub fn clear_cloexec(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on an integer fd; an invalid fd just returns EBADF.
     cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } as libc::c_long).map(drop)
+}
+
+/// Whether `fd` is open without FD_CLOEXEC (would survive execve).
+pub fn fd_is_inheritable(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD on an integer fd has no memory effects.
+    let f = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    f >= 0 && f & libc::FD_CLOEXEC == 0
 }
 
 /// Whether `fd` is open in this process.
@@ -584,4 +595,50 @@ pub fn sched_setattr_self(attr: &libc::sched_attr) -> io::Result<()> {
         )
     })
     .map(drop)
+}
+
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file open at `fd` (a detached
+/// read-only mount of hull's binary, or a sealed memfd copy). Only returns on failure.
+pub fn execveat_fd(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> io::Error {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    let empty = c"";
+    // SAFETY: `a` and `e` are NULL-terminated arrays of pointers to C strings owned by the
+    // caller's slices, which outlive the call; the fd is borrowed for it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            a.as_ptr(),
+            e.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    io::Error::last_os_error()
+}
+
+/// memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING).
+pub fn memfd_sealable(name: &str) -> io::Result<OwnedFd> {
+    let n = cstr(name)?;
+    // SAFETY: `n` is a valid C string; the kernel returns a new fd on success.
+    let fd = cvt(unsafe {
+        libc::memfd_create(n.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+    } as libc::c_long)?;
+    // SAFETY: a new fd returned by the kernel, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// The seals on `fd` (F_GET_SEALS), 0 for files that cannot be sealed.
+pub fn get_seals(fd: BorrowedFd<'_>) -> i32 {
+    // SAFETY: fcntl with an integer command on a borrowed fd.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) }.max(0)
+}
+
+/// Adds `seals` to a memfd (F_ADD_SEALS).
+pub fn add_seals(fd: BorrowedFd<'_>, seals: i32) -> io::Result<()> {
+    // SAFETY: fcntl with integer arguments on a borrowed fd.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) } as libc::c_long).map(drop)
 }

@@ -97,7 +97,7 @@ pub fn setup(
         sys::set_winsize(master.as_fd(), rows, cols).ctx(|| "process.consoleSize")?;
     }
     if mount_console {
-        let target = resolve_create(root, Path::new("/dev/console"), Kind::File)?;
+        let target = console_target(root)?;
         let tree = sys::open_tree(slave.as_fd(), sys::OPEN_TREE_CLONE)
             .ctx(|| "bind pty to /dev/console")?;
         sys::move_mount(tree.as_fd(), target.as_fd()).ctx(|| "bind pty to /dev/console")?;
@@ -111,6 +111,66 @@ pub fn setup(
         sys::dup2(slave.as_fd(), fd).ctx(|| format!("dup pty onto fd {fd}"))?;
     }
     Ok(())
+}
+
+/// The /dev/console to bind the pty onto, as an `O_PATH` fd. /dev is resolved inside the
+/// root, but `console` itself is never followed: a symlink (or a fifo, socket, block device)
+/// the image put there is replaced by an empty file, so the bind cannot be pointed at a
+/// procfs file or anything else the link names (CVE-2025-52565).
+fn console_target(root: BorrowedFd<'_>) -> Result<OwnedFd> {
+    use nix::sys::stat::{fstat, fstatat, Mode};
+    let is_ok = |m: libc::mode_t| matches!(m & libc::S_IFMT, libc::S_IFREG | libc::S_IFCHR);
+    let dev = resolve_create(root, Path::new("/dev"), Kind::Dir)?;
+    let dir = sys::openat2(
+        dev.as_fd(),
+        ".",
+        (OFlag::O_RDONLY | OFlag::O_DIRECTORY).bits(),
+        0,
+        0,
+    )
+    .ctx(|| "open /dev in rootfs")?;
+    match fstatat(dir.as_fd(), "console", nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) if is_ok(st.st_mode) => {}
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
+            return Err(Error::container("/dev/console in the rootfs is a directory"))
+        }
+        Ok(_) => nix::unistd::unlinkat(
+            dir.as_fd(),
+            "console",
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        )
+        .ctx(|| "remove the image's /dev/console")?,
+        Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => return Err(e).ctx(|| "stat /dev/console"),
+    }
+    let beneath = sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS;
+    match sys::openat2(
+        dir.as_fd(),
+        "console",
+        (OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW).bits(),
+        Mode::from_bits_truncate(0o666).bits(),
+        beneath,
+    ) {
+        Ok(_) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+        Err(e) => return Err(e).ctx(|| "create /dev/console"),
+    }
+    let fd = sys::openat2(
+        dir.as_fd(),
+        "console",
+        (OFlag::O_PATH | OFlag::O_NOFOLLOW).bits(),
+        0,
+        beneath,
+    )
+    .ctx(|| "open /dev/console")?;
+    // Re-checked on the fd: whatever raced in between, this is what gets mounted over.
+    let st = fstat(fd.as_fd()).ctx(|| "stat /dev/console")?;
+    if !is_ok(st.st_mode) {
+        return Err(Error::container(
+            "/dev/console in the rootfs is not a regular file or a character device",
+        ));
+    }
+    Ok(fd)
 }
 
 /// Sends `fd` with `name` as the payload, in one message (runc's `utils.SendFd`).

