@@ -233,9 +233,7 @@ impl Rootfs {
         }
         if ty == "cgroup" || ty == "cgroup2" {
             let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
-            let real = std::fs::read_link(sys::fd_path(fd.as_fd()))
-                .ctx(|| "readlink cgroup mount target")?;
-            return crate::cgroups::mount::mount_cgroupfs(&real, opts.flags & libc::MS_RDONLY != 0);
+            return mount_cgroup_at(fd.as_fd(), opts.flags & libc::MS_RDONLY != 0);
         }
         if ty == "devpts" && dest == Path::new("/dev/pts") {
             self.has_devpts = true;
@@ -492,6 +490,48 @@ impl Rootfs {
         }
         Ok(())
     }
+}
+
+/// Mounts the cgroup filesystem onto the directory `dest` (an fd resolved in the rootfs).
+///
+/// [`crate::cgroups::mount::mount_cgroupfs`] works on paths (a v1 tree is a tmpfs with a mount
+/// per hierarchy and links between them), and a path under the rootfs is not stable: a
+/// destination inside a volume that another container shares can be swapped for a symlink
+/// at any moment, and every later path operation would follow it to the host
+/// (CVE-2021-30465). So it gets a path nobody else can change: a scratch tmpfs of our own is
+/// put on `dest` by fd, the tree is built in a directory of it reached through
+/// /proc/self/fd, and a copy of the finished tree replaces the scratch tmpfs, again by fd.
+fn mount_cgroup_at(dest: BorrowedFd<'_>, readonly: bool) -> Result<()> {
+    let scratch = sys::fsmount(
+        "tmpfs",
+        &["mode=700"],
+        attr::NOSUID | attr::NODEV | attr::NOEXEC,
+    )
+    .ctx(|| "cgroup mount: scratch tmpfs")?;
+    sys::move_mount(scratch.as_fd(), dest).ctx(|| "cgroup mount: attach scratch tmpfs")?;
+    let built = (|| -> Result<OwnedFd> {
+        nix::sys::stat::mkdirat(scratch.as_fd(), "tree", Mode::from_bits_truncate(0o755))
+            .ctx(|| "cgroup mount: mkdir in scratch tmpfs")?;
+        let path = format!("{}/tree", sys::fd_path(scratch.as_fd()));
+        crate::cgroups::mount::mount_cgroupfs(Path::new(&path), readonly)?;
+        // Looking up `tree` from the scratch root steps into what was mounted on it.
+        let top = sys::openat2(
+            scratch.as_fd(),
+            "tree",
+            (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+            0,
+            0,
+        )
+        .ctx(|| "cgroup mount: open the built tree")?;
+        sys::open_tree(top.as_fd(), sys::OPEN_TREE_CLONE | sys::AT_RECURSIVE)
+            .ctx(|| "cgroup mount: copy the built tree")
+    })();
+    // The scratch tmpfs (and the original tree on it) goes in any case.
+    let detach = sys::umount2(&sys::fd_path(scratch.as_fd()), libc::MNT_DETACH)
+        .ctx(|| "cgroup mount: detach scratch tmpfs");
+    let tree = built?;
+    detach?;
+    sys::move_mount(tree.as_fd(), dest).ctx(|| "cgroup mount: attach the tree")
 }
 
 /// Copies the directory tree `from` into `to` (tmpcopyup): files, dirs, symlinks, with

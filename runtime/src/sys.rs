@@ -624,9 +624,11 @@ pub fn execveat_fd(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> io
 pub fn memfd_sealable(name: &str) -> io::Result<OwnedFd> {
     let n = cstr(name)?;
     // SAFETY: `n` is a valid C string; the kernel returns a new fd on success.
-    let fd = cvt(unsafe {
-        libc::memfd_create(n.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
-    } as libc::c_long)?;
+    let fd =
+        cvt(
+            unsafe { libc::memfd_create(n.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) }
+                as libc::c_long,
+        )?;
     // SAFETY: a new fd returned by the kernel, owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }

