@@ -50,6 +50,9 @@ pub enum Msg {
     /// init (or exec'd process) -> parent: the seccomp user-notification fd, attached with
     /// SCM_RIGHTS, for the parent to hand to the agent at `linux.seccomp.listenerPath`.
     SeccompListener,
+    /// init -> parent, only under `--debug`, just before `Ready`: how long each of the
+    /// init's setup phases took, `(name, µs)` (logging.rs `Phases`).
+    Phases(Vec<(String, u64)>),
     /// init -> parent: the container is created and waits for `start`.
     Ready,
     /// init -> parent: setup failed; the message names what and where.

@@ -16,7 +16,7 @@ use crate::cgroups::{self, CgroupManager};
 use crate::channel::{self, Msg};
 use crate::cli::{CreateOpts, Global, RunOpts};
 use crate::error::{Context, Error, Result};
-use crate::logging::{self, phase};
+use crate::logging::{self, Phases};
 use crate::state::{self, ContainerDir, Persisted, Status};
 use crate::{hooks, init, process, spec, sys};
 
@@ -77,7 +77,7 @@ pub fn create(g: &Global, o: &CreateOpts) -> Result<i32> {
 /// Creates the container; returns the init's pid and, when `relay` allows a terminal
 /// without a console socket (foreground `run`), the pty master to relay.
 fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<OwnedFd>)> {
-    let t = Instant::now();
+    let mut ph = Phases::start();
     state::validate_id(&o.id)?;
     let bundle = spec::load(&o.bundle)?;
     let p = bundle
@@ -113,7 +113,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         .map(crate::seccomp::compile)
         .transpose()?;
     let (preserve_fds, extra_env) = passed_fds(o.preserve_fds)?;
-    phase("parse", t);
+    ph.end("parse");
 
     let mut guard = CreateGuard {
         dir: Some(ContainerDir::create(&g.root, &o.id)?),
@@ -136,6 +136,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         .ctx(|| format!("open {}", fifo_path.display()))?
         .into();
 
+    ph.end("state dir");
     let mut cg = cgroups::new_manager(linux.cgroups_path().as_deref(), &o.id, g.systemd_cgroup)?;
     let created = cg.create(
         linux.resources().as_ref(),
@@ -143,7 +144,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
     );
     guard.cgroup = Some(cg);
     created?;
-    phase("cgroup", t);
+    ph.end("cgroup");
 
     let ns = &bundle.namespaces;
     let joins = ns.open_joins()?;
@@ -244,7 +245,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
     };
     guard.pid = Some(pid);
     drop(child_chan);
-    phase("clone", t);
+    ph.end("clone");
 
     if ns.creates(T::User) {
         write_id_maps(pid, &linux)?;
@@ -270,6 +271,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
     if cg_fd.is_none() {
         cg_ref.add_process(pid)?;
     }
+    ph.end("cgroup attach, id maps");
     parent_chan.send(&Msg::Continue)?;
     let hooks = bundle.spec.hooks().clone().unwrap_or_default();
     loop {
@@ -279,6 +281,12 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         };
         match msg {
             Some(Msg::Ready) => break,
+            Some(Msg::Phases(p)) => {
+                ph.mark("init");
+                ph.done
+                    .extend(p.into_iter().map(|(n, us)| (format!("init: {n}"), us)));
+                ph.log("");
+            }
             Some(Msg::SeccompListener) => {
                 let st = crate::seccomp::notify::state(
                     &o.id,
@@ -306,7 +314,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
             }
         }
     }
-    phase("init", t);
+    ph.end("init (Ready)");
     let master = relay_end
         .map(|r| crate::tty::recv_fd(r.as_fd()))
         .transpose()?;
@@ -338,7 +346,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
     guard.pid = None;
     guard.cgroup = None;
     guard.dir = None;
-    phase("create", t);
+    ph.end("save state");
     Ok((pid, master))
 }
 
@@ -439,7 +447,9 @@ fn frozen(st: &Persisted) -> bool {
 
 /// `hull start`.
 pub fn start(g: &Global, id: &str) -> Result<i32> {
+    let mut ph = Phases::start();
     let (dir, st, status) = open_container(g, id)?;
+    ph.end("load state");
     match status {
         Status::Created => {}
         Status::Stopped => {
@@ -460,15 +470,24 @@ pub fn start(g: &Global, id: &str) -> Result<i32> {
     // is start's error, runtime.md). A reader opened *before* our writer sees POLLHUP once
     // every writer is gone: the init's copy closes at execve (CLOEXEC) or when it exits, in
     // which case it has left its error in the fifo.
-    let watch = match hooks.start_container() {
-        Some(h) if !h.is_empty() => Some(
-            File::options()
-                .read(true)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(&fifo)
-                .ctx(|| format!("open {}", fifo.display()))?,
-        ),
-        _ => None,
+    let has_start_hooks = hooks
+        .start_container()
+        .as_ref()
+        .is_some_and(|h| !h.is_empty());
+    let open_watch = || {
+        File::options()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .ctx(|| format!("open {}", fifo.display()))
+    };
+    let watch = if has_start_hooks {
+        Some(open_watch()?)
+    } else if logging::debug_enabled() {
+        // Under --debug the same watch times the exec (`exec wait`).
+        open_watch().ok()
+    } else {
+        None
     };
     let mut f = File::options()
         .write(true)
@@ -488,8 +507,16 @@ pub fn start(g: &Global, id: &str) -> Result<i32> {
         .ctx(|| "release container init (write exec fifo)")?;
     drop(f);
     fs::remove_file(&fifo).ctx(|| format!("remove {}", fifo.display()))?;
+    ph.end("release init");
     if let Some(r) = watch {
-        wait_for_exec(r)?;
+        if has_start_hooks {
+            wait_for_exec(r)?;
+        } else {
+            // --debug only: the outcome is not start's business without startContainer
+            // hooks; the wait is there to time the exec.
+            let _ = wait_for_exec(r);
+        }
+        ph.end("exec wait");
     }
     if hooks.poststart().is_some() {
         let s = state_for_hooks(id, "running", st.pid, &st.bundle, &config);
@@ -618,6 +645,7 @@ fn wait_gone(pid: i32, start: u64, limit: Duration) -> bool {
 
 /// `hull delete`.
 pub fn delete(g: &Global, id: &str, force: bool) -> Result<i32> {
+    let mut ph = Phases::start();
     let (dir, st, status) = match open_container(g, id) {
         Ok(x) => x,
         Err(Error::Container(m)) if force && m.starts_with("container does not exist") => {
@@ -643,7 +671,9 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<i32> {
             )))
         }
     }
+    ph.end("load state, stop");
     destroy(dir, &st)?;
+    ph.end("destroy (cgroup, state dir, poststop)");
     Ok(0)
 }
 

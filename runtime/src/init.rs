@@ -8,14 +8,13 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::time::Instant;
 
 use nix::fcntl::OFlag;
 use oci_spec::runtime::{LinuxNamespaceType as T, Process, Spec};
 
 use crate::channel::{Channel, Msg};
 use crate::error::{Context, Error, Result};
-use crate::logging::phase;
+use crate::logging::Phases;
 use crate::process::CapSets;
 use crate::rootfs::{self, Kind, Rootfs};
 use crate::spec::Bundle;
@@ -51,8 +50,8 @@ pub fn run(a: InitArgs<'_>) -> ! {
         let _ = nix::unistd::close(*fd);
     }
     match setup(&a) {
-        Ok(exec) => {
-            let err = finish(&a, exec);
+        Ok((exec, phases)) => {
+            let err = finish(&a, exec, phases);
             // After Ready nobody waits on the channel; stderr is the container's stderr, and
             // a `start` waiting on startContainer hooks reads the exec fifo.
             let _ = writeln!(std::io::stderr(), "hull: {err}");
@@ -72,8 +71,8 @@ fn spec_process(spec: &Spec) -> Result<&Process> {
         .ok_or_else(|| Error::config("process", "missing"))
 }
 
-fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
-    let t = Instant::now();
+fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
+    let mut ph = Phases::start();
     let spec = &a.bundle.spec;
     let ns = &a.bundle.namespaces;
     let p = spec_process(spec)?;
@@ -84,6 +83,7 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
     // of anything in the container's pid namespace.
     sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     a.chan.expect(&Msg::Continue)?;
+    ph.mark("wait for parent");
     if ns.creates(T::Cgroup) {
         nix::sched::unshare(crate::namespaces::flag(T::Cgroup))
             .ctx(|| "unshare cgroup namespace")?;
@@ -105,6 +105,8 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
     let procfs = open_host_procfs()?;
     if ns.creates(T::Time) {
         time_namespace(procfs.as_fd(), &linux)?;
+        // The offsets just moved our CLOCK_MONOTONIC: this phase's time is unknowable.
+        ph.rebase();
     }
     if !ns.has(T::Mount) {
         return Err(Error::config(
@@ -119,8 +121,9 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
         linux.rootfs_propagation().as_deref(),
     )?;
     rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
+    ph.mark("namespaces");
     rfs.mount_all(spec.mounts().as_deref().unwrap_or(&[]), userns)?;
-    phase("mounts", t);
+    ph.mark("mounts");
     let hooks = spec.hooks().clone().unwrap_or_default();
     if hooks.prestart().is_some() || hooks.create_runtime().is_some() {
         a.chan.send(&Msg::RunHooks)?;
@@ -133,6 +136,7 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
         hooks.create_container().as_ref(),
         &hook_state(a, "creating"),
     )?;
+    ph.mark("hooks");
     if !rfs.dev_is_bound {
         let nodes = devices::plan(linux.devices().as_deref().unwrap_or(&[]), true)?;
         devices::create(rfs.root.as_fd(), &nodes, userns)?;
@@ -145,6 +149,7 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
     rfs.readonly(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
     let cwd = rootfs::resolve_create(rfs.root.as_fd(), p.cwd(), Kind::Dir)
         .map_err(|e| with_field("process.cwd", e))?;
+    ph.mark("devices, masks");
     rfs.pivot(a.no_pivot)?;
     drop(devnull);
     if let Some(c) = &a.console {
@@ -165,7 +170,7 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
             .unwrap_or(false),
         linux.rootfs_propagation().as_deref(),
     )?;
-    phase("rootfs", t);
+    ph.mark("pivot");
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).ctx(|| format!("hostname {h:?}: sethostname"))?;
     }
@@ -210,18 +215,25 @@ fn setup(a: &InitArgs<'_>) -> Result<process::Launch> {
         a.seccomp.as_ref(),
         &a.chan,
     )?;
-    phase("process", t);
-    Ok(launch)
+    ph.mark("process");
+    Ok((launch, ph))
 }
 
 /// From Ready to execve: wait for `start`, run startContainer hooks, seal fds, exec.
-fn finish(a: &InitArgs<'_>, exec: process::Launch) -> Error {
+fn finish(a: &InitArgs<'_>, exec: process::Launch, phases: Phases) -> Error {
     // The parent exits once it has Ready: stop dying with it first.
     if let Err(e) = sys::prctl(libc::PR_SET_PDEATHSIG, 0) {
         return Error::Sys {
             what: "prctl(PR_SET_PDEATHSIG, 0)".into(),
             source: e,
         };
+    }
+    // Only with --debug: the init's own phase timings, for the parent to log (it has the
+    // log file; our stderr is the container's).
+    if !phases.done.is_empty() {
+        if let Err(e) = a.chan.send(&Msg::Phases(phases.done)) {
+            return e;
+        }
     }
     if let Err(e) = a.chan.send(&Msg::Ready) {
         return e;
