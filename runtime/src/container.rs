@@ -153,7 +153,13 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         .cgroup
         .as_ref()
         .ok_or_else(|| Error::container("cgroup manager missing"))?;
-    let cg_fd = cg_ref.clone_into_fd().map(|f| f.as_raw_fd());
+    // v1: the init moves itself in (and is cloned into a hybrid host's unified cgroup),
+    // which skips the kernel's grace-period wait of a placement from outside (placement.rs).
+    let self_join = crate::placement::SelfJoin::prepare(cg_ref.as_ref())?;
+    let cg_fd = match &self_join {
+        Some(j) => j.clone_into(),
+        None => cg_ref.clone_into_fd().map(|f| f.as_raw_fd()),
+    };
     let listener = seccomp.as_ref().and_then(|s| s.listener().cloned());
     // A filter loaded during setup can block the init's own reporting (sendmsg, write).
     let nnp = p.no_new_privileges().unwrap_or(false);
@@ -183,6 +189,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         close_first,
         console,
         console_size,
+        cgroup_join: self_join.as_ref(),
     };
 
     // Inherited by the clone: the init is non-dumpable from its first instant, so a container
@@ -268,7 +275,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         )
         .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
     }
-    if cg_fd.is_none() {
+    if self_join.is_none() && cg_fd.is_none() {
         cg_ref.add_process(pid)?;
     }
     ph.end("cgroup attach, id maps");

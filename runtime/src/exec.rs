@@ -141,9 +141,17 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
         Ok(launch)
     };
 
+    // v1: the helper moves itself into the container's cgroups (and is cloned into a hybrid
+    // host's unified one) before joining the namespaces; the process inherits them. This
+    // skips the grace-period wait of a placement from outside (placement.rs).
+    // (`--cgroup`: a sub-cgroup the driver resolves; placed from outside.)
+    let self_join = match &cg {
+        Some(cg) if o.cgroup.is_empty() => crate::placement::SelfJoin::prepare(cg.as_ref())?,
+        _ => None,
+    };
     let pid = match sys::clone3(&sys::CloneArgs {
         flags: 0,
-        cgroup: None,
+        cgroup: self_join.as_ref().and_then(|j| j.clone_into()),
     })
     .ctx(|| "fork exec helper")?
     {
@@ -152,6 +160,7 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
             // a readable /proc/<pid>/fd (host procfs) or exe, not even for an instant.
             let r = sys::prctl(libc::PR_SET_DUMPABLE, 0)
                 .ctx(|| "prctl(PR_SET_DUMPABLE)")
+                .and_then(|_| self_join.as_ref().map_or(Ok(()), |j| j.join()))
                 .and_then(|_| {
                     sys::setns_pidfd(pidfd.as_fd(), flags)
                         .ctx(|| "join the container's namespaces (setns)")
@@ -202,7 +211,7 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
         let _ = waitpid(Pid::from_raw(pid), None);
         e
     };
-    if let Some(cg) = &cg {
+    if let (Some(cg), None) = (&cg, &self_join) {
         match o.cgroup.is_empty() {
             true => cg.add_process(pid),
             false => cg.add_process_sub(pid, &o.cgroup),

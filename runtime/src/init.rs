@@ -42,6 +42,8 @@ pub struct InitArgs<'a> {
     pub console: Option<crate::tty::Console>,
     /// `process.consoleSize` as (rows, cols).
     pub console_size: Option<(u16, u16)>,
+    /// Set when the init puts itself into its (v1) cgroups (placement.rs).
+    pub cgroup_join: Option<&'a crate::placement::SelfJoin>,
 }
 
 /// Runs the init; never returns. Errors go to the parent over the channel.
@@ -82,6 +84,12 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
     // Until execve the init holds host resources: keep /proc/self/* (exe, fds) out of reach
     // of anything in the container's pid namespace.
     sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+    // Into the cgroup first (while the parent writes id maps): before the cgroup namespace,
+    // and before anything the container's limits should account for.
+    if let Some(j) = a.cgroup_join {
+        j.join()?;
+        ph.mark("cgroup join");
+    }
     a.chan.expect(&Msg::Continue)?;
     ph.mark("wait for parent");
     if ns.creates(T::Cgroup) {

@@ -11,6 +11,7 @@
 //!   the pieces of container setup; [`cgroups`], [`seccomp`]: resource control and filtering;
 //!   [`lsm`]: AppArmor/SELinux labels.
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
+//! - [`placement`]: how a new container process enters its cgroup cheaply.
 //! - [`sys`]: the thin layer of raw syscalls; the only place with `unsafe` (with
 //!   [`sysbpf`], its bpf(2) sibling for the cgroup v2 device program).
 
@@ -28,6 +29,7 @@ pub mod logging;
 pub mod lsm;
 pub mod mountopts;
 pub mod namespaces;
+pub mod placement;
 pub mod process;
 pub mod rootfs;
 pub mod sched;
