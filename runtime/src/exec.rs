@@ -122,6 +122,16 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
         sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64)
             .ctx(|| "prctl(PR_SET_PDEATHSIG)")?;
+        if userns {
+            // setns keeps our host ids, unmapped in the container's namespace: become its
+            // root (as runc does) so what is made before the user switch (the pty) has an
+            // owner the container knows, and can be given to the process's user.
+            let root = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
+            nix::unistd::setresgid(root.0, root.0, root.0)
+                .ctx(|| "setresgid(0) in the container's user namespace")?;
+            nix::unistd::setresuid(root.1, root.1, root.1)
+                .ctx(|| "setresuid(0) in the container's user namespace")?;
+        }
         chan.expect(&Msg::Continue)?;
         let root = sys::openat2(
             nix::fcntl::AT_FDCWD,

@@ -555,3 +555,48 @@ fn foreground_size_is_set_before_the_program_runs() {
         "the relay's terminal wins: {out:?}"
     );
 }
+
+#[test]
+fn exec_tty_belongs_to_the_user() {
+    // The exec'd user can reopen its terminal by name (`$(tty)`), in a user namespace too:
+    // the pty is made by the namespace's root and then given to the user.
+    for userns in [false, true] {
+        let mut c = Container::new("ttyowner");
+        c.args(&["sleep", "600"]);
+        if userns {
+            c.config["linux"]["namespaces"]
+                .as_array_mut()
+                .expect("namespaces")
+                .push(json!({"type": "user"}));
+            let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            c.config["linux"]["uidMappings"] = map.clone();
+            c.config["linux"]["gidMappings"] = map;
+        }
+        c.create().ok();
+        c.start().ok();
+        c.wait_status("running");
+        let mut sock = ConsoleSocket::listen(&c.scratch("sock"));
+        let mut cmd = c.hull_cmd();
+        cmd.args([
+            "exec",
+            "-t",
+            "-u",
+            "1000",
+            "--console-socket",
+            &sock.arg(),
+            &c.id,
+            "sh",
+            "-c",
+            "stat -c 'owner-%u' $(tty); echo reopened >$(tty); echo do$((1))ne",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn exec");
+        let (_, master) = sock.master();
+        let out = read_until(master.as_fd(), "do1ne");
+        assert!(out.contains("owner-1000\r\n"), "userns={userns}: {out:?}");
+        assert!(out.contains("reopened\r\n"), "userns={userns}: {out:?}");
+        assert_eq!(wait_child(&mut child), 0);
+    }
+}
