@@ -2,7 +2,8 @@
 //!
 //! Module map (one concern of the runtime-spec each):
 //! - [`cli`]: runc-compatible command line; [`logging`]: `--log`/`--log-format`.
-//! - [`spec`]: loading and validating `config.json` once, up front.
+//! - [`spec`]: loading and validating `config.json` once, up front ([`jsonpath`] names the
+//!   field of a decoding error).
 //! - [`state`]: the state store under `--root` (locking, atomic writes, status).
 //! - [`container`]: the lifecycle operations (create, start, run, state, kill, delete, list).
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
@@ -25,6 +26,7 @@ pub mod exec;
 pub mod features;
 pub mod hooks;
 pub mod init;
+pub mod jsonpath;
 pub mod logging;
 pub mod lsm;
 pub mod mountopts;
