@@ -45,7 +45,16 @@ pub fn ensure() -> Result<()> {
     )
     .ctx(|| "open /proc/self/exe")?;
     if is_sealed(exe.as_fd()) {
-        std::env::remove_var(MARK);
+        if std::env::var_os(MARK).is_some() {
+            std::env::remove_var(MARK);
+            // execveat named us after the fd ("4"): be `hull` again in ps, pgrep, top.
+            let name = std::env::args_os()
+                .next()
+                .map(std::path::PathBuf::from)
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "hull".into());
+            let _ = std::fs::write("/proc/thread-self/comm", name.as_bytes());
+        }
         return Ok(());
     }
     if std::env::var_os(MARK).is_some() {

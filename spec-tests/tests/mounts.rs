@@ -661,5 +661,8 @@ fn tmpfs_tmpcopyup() {
     );
     assert_eq!(out, "image\n710\n1000:2000\nchanged\n");
     assert_eq!(mount_at(&mi, "/data").fstype, "tmpfs");
-    assert!(!c.rootfs().join("data/new").exists(), "write reached the image");
+    assert!(
+        !c.rootfs().join("data/new").exists(),
+        "write reached the image"
+    );
 }
