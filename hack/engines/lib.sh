@@ -47,6 +47,11 @@ _run_cleanups() {
 trap _run_cleanups EXIT
 trap 'exit 130' INT TERM
 
+# One engine script at a time per machine (another helper's or CI's run waits): they share
+# iptables, the bridge name, /run/containerd and the engines' cgroup parents.
+exec 9>/run/hull-engines.lock
+flock -w 1200 9 || { log "another engine test holds /run/hull-engines.lock"; exit 1; }
+
 # The runtime path given to engines: hull itself, or the recording wrapper.
 runtime_path() {
   if [ -z "${HULL_ENG_RECORD:-}" ]; then echo "$HULL"; return; fi
