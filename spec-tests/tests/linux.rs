@@ -345,3 +345,31 @@ fn devices_over_the_images_dev() {
         "left as it was"
     );
 }
+
+/// Namespaced sysctls are written as the root of the container's user namespace, which owns
+/// its network and IPC namespaces.
+#[test]
+fn sysctl_in_a_user_namespace() {
+    let mut c = Container::new("sysctluser");
+    let ns = c.config["linux"]["namespaces"].as_array_mut().expect("ns");
+    ns.push(json!({"type": "user"}));
+    c.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    c.config["linux"]["sysctl"] = json!({
+        "net.ipv4.ip_unprivileged_port_start": "80",
+        "net.ipv4.ping_group_range": "0 65535",
+        "kernel.shm_rmid_forced": "1"
+    });
+    c.sh(
+        "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range \
+          /proc/sys/kernel/shm_rmid_forced",
+    );
+    let o = c.run();
+    let got: Vec<String> = o
+        .ok()
+        .out()
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(got, ["80", "0 65535", "1"]);
+}
