@@ -17,7 +17,7 @@ pub struct Global {
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
     /// `text` or `json` (one JSON object per line with level, msg, time).
-    #[arg(long = "log-format", global = true, default_value = "text")]
+    #[arg(long = "log-format", global = true, default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
     /// Log debug information, including how long each phase of create took.
     #[arg(long, global = true)]

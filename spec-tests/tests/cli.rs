@@ -82,6 +82,10 @@ fn help_and_usage_errors() {
     assert_eq!(hull(&["state", "--no-such-flag", "x"]).code, 1);
     assert_eq!(hull(&["no-such-command"]).code, 1);
     assert_eq!(hull(&["state"]).code, 1, "missing id");
+    // An unknown log format is refused (runc: "invalid log-format"), not taken for text.
+    let o = hull(&["--log-format", "xml", "state", "x"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("xml"), "{}", o.stderr);
 }
 
 /// Parses every line of a `--log-format json` file; each has level, msg and an RFC 3339 time.
