@@ -394,6 +394,28 @@ fn no_new_privileges_and_oom_score_adj() {
 }
 
 #[test]
+fn no_new_privileges_blocks_setuid() {
+    // The effect, not just the flag: a setuid-root binary gains euid 0 for a non-root user
+    // only without no_new_privs.
+    let mut c = Container::new("nnpsuid");
+    let suid = c.rootfs().join("bin/suid-checker");
+    std::fs::copy(spec_tests::checker_bin(), &suid).expect("copy checker");
+    std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).expect("setuid");
+    c.args(&["/bin/suid-checker", "ids"]);
+    c.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    c.config["process"]["noNewPrivileges"] = false.into();
+    let o = c.run();
+    assert!(o.ok().stdout.starts_with("uid=1000/0/0 "), "{}", o.stdout);
+    c.config["process"]["noNewPrivileges"] = true.into();
+    let o = c.run();
+    assert!(
+        o.ok().stdout.starts_with("uid=1000/1000/1000 "),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
 fn stdio_passed_through_when_terminal_is_false() {
     let mut c = Container::new("stdio");
     let d = c.scratch("io");
