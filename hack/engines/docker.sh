@@ -33,11 +33,17 @@ own_iptables
 own_cgroup_parent docker
 # The same runtime registered the daemon.json way, as a second name.
 printf '{"runtimes": {"hull-json": {"path": "%s"}}}\n' "$RT" >"$D/daemon.json"
-start_daemon dockerd "$D/launcher.pid" "$D/dockerd.log" dockerd --config-file "$D/daemon.json" \
-  --data-root "$D/root" --exec-root "$D/exec" -H "unix://$SOCK" --pidfile "$D/dockerd.pid" \
-  --bridge "$BRIDGE" --add-runtime "hull=$RT" --default-runtime hull \
-  --log-level info --userland-proxy=false
 on_exit "umount_under $D"
+# --live-restore: containers outlive a daemon restart (t_live_restore).
+start_dockerd() {
+  start_daemon dockerd "$D/launcher.pid" "$D/dockerd.log" dockerd --config-file "$D/daemon.json" \
+    --data-root "$D/root" --exec-root "$D/exec" -H "unix://$SOCK" --pidfile "$D/dockerd.pid" \
+    --bridge "$BRIDGE" --add-runtime "hull=$RT" --default-runtime hull \
+    --log-level info --userland-proxy=false --live-restore
+}
+start_dockerd
+# t_live_restore starts a new daemon from its subshell: stop whichever runs at exit.
+on_exit 'stop_daemon "$(cat "$D/launcher.pid")"'
 on_exit "cleanup_docker"
 cleanup_docker() {
   local c
@@ -354,6 +360,31 @@ t_restart_commit_health() {
   docker rmi hull/committed >/dev/null
 }
 
+t_restart_policy() {
+  # --restart: dockerd re-creates the task under the same id after each exit, so every
+  # delete must have removed hull's state for that id.
+  id=$(drun -d --restart always "$IMG" sh -c 'sleep 0.5; exit 1')
+  wait_for 30 bash -c "[ \"\$(/usr/bin/docker -H unix://$SOCK inspect -f '{{.RestartCount}}' $id)\" -ge 3 ]"
+  docker rm -f "$id" >/dev/null
+  assert_eq "" "$("$HULL" --root "$D/exec/runtime-runc/moby" list -q 2>/dev/null | grep -x "$id" || true)" "hull state left"
+}
+
+t_live_restore() {
+  # dockerd restarts (an upgrade); the container keeps running under its shim, and the new
+  # daemon drives it through hull as before.
+  id=$(drun -d "$IMG" sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done')
+  pid=$(docker inspect -f '{{.State.Pid}}' "$id")
+  stop_daemon "$(cat "$D/launcher.pid")"
+  kill -0 "$pid" || fail "container died with the daemon"
+  start_dockerd >/dev/null 2>&1
+  wait_for 60 /usr/bin/docker -H "unix://$SOCK" version
+  assert_eq "true $pid" "$(docker inspect -f '{{.State.Running}} {{.State.Pid}}' "$id")" "container after the restart"
+  assert_eq restored "$(docker exec "$id" echo restored)" "exec after the restart"
+  docker stop -t 10 "$id" >/dev/null
+  assert_eq 0 "$(docker inspect -f '{{.State.ExitCode}}' "$id")" "exit code of stop after the restart"
+  docker rm "$id" >/dev/null
+}
+
 t_host_namespaces() {
   out=$(drun --rm --pid host --ipc host --uts host --network host "$IMG" sh -c 'hostname; for n in ipc pid net; do readlink /proc/self/ns/$n; done')
   assert_eq "$(hostname)
@@ -425,7 +456,10 @@ run_test t_top_update
 run_test t_oom_kill
 run_test t_pids_limit_enforced
 run_test t_restart_commit_health
+run_test t_restart_policy
 run_test t_host_namespaces
 run_test t_init_and_options
 run_test t_privileged
+# Last: restarts the daemon.
+run_test t_live_restore
 summary
