@@ -261,3 +261,53 @@ pub fn v2(d: &Path) -> Value {
     });
     stats(cpu, memory, pids(d), blkio, hugetlb)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake(files: &[(&str, &str)]) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("hull-stats-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap_or_default();
+        for (f, v) in files {
+            std::fs::write(d.join(f), v).unwrap_or_default();
+        }
+        d
+    }
+
+    #[test]
+    fn v2_in_runc_shape() {
+        let d = fake(&[
+            ("cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 4\nnr_throttled 1\nthrottled_usec 7\n"),
+            ("memory.current", "4096\n"),
+            ("memory.max", "max\n"),
+            ("memory.stat", "anon 100\nfile 300\n"),
+            ("memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n"),
+            ("pids.current", "2\n"),
+            ("pids.max", "max\n"),
+            ("io.stat", "8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n"),
+        ]);
+        let s = v2(&d);
+        let _ = std::fs::remove_dir_all(&d);
+        assert_eq!(s["cpu"]["usage"]["total"], 1_500_000);
+        assert_eq!(s["cpu"]["usage"]["user"], 1_000_000);
+        assert_eq!(s["cpu"]["throttling"]["throttledPeriods"], 1);
+        assert_eq!(s["cpu"]["throttling"]["throttledTime"], 7000);
+        assert_eq!(s["memory"]["usage"]["usage"], 4096);
+        assert_eq!(s["memory"]["usage"]["limit"], u64::MAX);
+        assert_eq!(s["memory"]["usage"]["failcnt"], 3);
+        assert_eq!(s["memory"]["cache"], 300);
+        assert_eq!(s["memory"]["raw"]["anon"], 100);
+        assert_eq!(s["pids"]["current"], 2);
+        assert!(
+            s["pids"].get("limit").is_none(),
+            "unlimited pids read as absent (runc: 0)"
+        );
+        let b = &s["blkio"]["ioServiceBytesRecursive"];
+        assert_eq!(b[0], json!({"major": 8, "op": "Read", "value": 10}));
+        assert_eq!(b[1]["op"], "Write");
+        assert_eq!(s["blkio"]["ioServicedRecursive"][1]["value"], 2);
+        assert!(s.get("network_interfaces").is_some());
+    }
+}

@@ -177,8 +177,16 @@ impl CgroupManager for V1 {
         resources_v1::check_available(&self.dirs, r)?;
         for (mount, dir) in std::mem::take(&mut self.plan) {
             let rel = dir.strip_prefix(&mount).unwrap_or(&dir).to_string_lossy();
-            let made = fsutil::mkdir_tracked(&mount, &rel, cpuset_inherit)?;
-            self.created.extend(made);
+            match fsutil::mkdir_tracked(&mount, &rel, cpuset_inherit) {
+                Ok(made) => self.created.extend(made),
+                // The hybrid unified tree only groups the processes; where it is not ours to
+                // write (read-only, delegated elsewhere) the container goes without it.
+                Err(e) if self.dirs.get("") == Some(&dir) => {
+                    crate::logging::warn(&format!("cgroup v2 (hybrid) membership skipped: {e}"));
+                    self.dirs.remove("");
+                }
+                Err(e) => return Err(e),
+            }
         }
         resources_v1::apply(&self.dirs, r, Some(&rules), false)
     }
