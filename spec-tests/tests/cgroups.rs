@@ -282,6 +282,14 @@ fn update_changes_limits_live() {
     c.hull(&["update", "--memory", "12q", &c.id])
         .fails()
         .stderr_has("--memory");
+    // checkBeforeUpdate refuses a limit below the current usage instead of OOM-killing.
+    let mut cmd = c.hull_cmd();
+    cmd.args(["update", "--resources", "-", &c.id]);
+    let tiny = br#"{"memory":{"limit":4096,"checkBeforeUpdate":true}}"#;
+    run_cmd(cmd, Some(tiny))
+        .fails()
+        .stderr_has("checkBeforeUpdate");
+    assert_eq!(exec(&c, &["cat", &mem]), "33554432");
 }
 
 #[test]

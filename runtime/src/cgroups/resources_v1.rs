@@ -105,8 +105,14 @@ pub fn check_available(d: &Dirs, r: &LinuxResources) -> Result<()> {
     need("devices", &f("devices"), true)
 }
 
-/// Applies `r`; `rules` (the full device rule list) is written when given.
-pub fn apply(d: &Dirs, r: &LinuxResources, rules: Option<&[Rule]>, update: bool) -> Result<()> {
+/// Applies `r`; `rules` (the full device rule list) is written when given; `check_usage`
+/// (an update with checkBeforeUpdate) refuses a memory limit below the current usage.
+pub fn apply(
+    d: &Dirs,
+    r: &LinuxResources,
+    rules: Option<&[Rule]>,
+    check_usage: bool,
+) -> Result<()> {
     if let Some(rules) = rules {
         if let Some(dir) = d.get("devices") {
             for (file, rule) in devices::v1_writes(rules) {
@@ -115,7 +121,7 @@ pub fn apply(d: &Dirs, r: &LinuxResources, rules: Option<&[Rule]>, update: bool)
         }
     }
     if let (Some(m), Some(dir)) = (r.memory(), d.get("memory")) {
-        memory(dir, m, update)?;
+        memory(dir, m, check_usage)?;
     }
     if let Some(c) = r.cpu() {
         if let Some(dir) = d.get("cpu") {
@@ -187,7 +193,7 @@ pub fn apply(d: &Dirs, r: &LinuxResources, rules: Option<&[Rule]>, update: bool)
     Ok(())
 }
 
-fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<()> {
+fn memory(dir: &Path, m: &LinuxMemory, check_usage: bool) -> Result<()> {
     let f = |s: &str| format!("linux.resources.memory.{s}");
     let limit = m.limit().filter(|v| *v != 0);
     let mut swap = m.swap().filter(|v| *v != 0);
@@ -204,10 +210,7 @@ fn memory(dir: &Path, m: &LinuxMemory, update: bool) -> Result<()> {
             ));
         }
     }
-    if let (Some(l), true) = (
-        limit.filter(|l| *l > 0),
-        update && m.check_before_update() == Some(true),
-    ) {
+    if let (Some(l), true) = (limit.filter(|l| *l > 0), check_usage) {
         let usage = fsutil::read_u64(dir, "memory.usage_in_bytes");
         if usage > l as u64 {
             return Err(Error::config(

@@ -239,7 +239,7 @@ fn memory(dir: &Path, m: &LinuxMemory, merged: Option<&LinuxMemory>, update: boo
         .map_err(|e| Error::config(f("memory.swap"), e))?;
     if let (Some(l), true) = (
         limit.filter(|l| *l > 0),
-        update && m.check_before_update() == Some(true),
+        update && merged.and_then(|x| x.check_before_update()) == Some(true),
     ) {
         let usage = fsutil::read_u64(dir, "memory.current");
         if usage > l as u64 {

@@ -203,7 +203,7 @@ impl CgroupManager for V1 {
         None
     }
 
-    fn update(&self, r: &LinuxResources, _merged: &LinuxResources) -> Result<()> {
+    fn update(&self, r: &LinuxResources, merged: &LinuxResources) -> Result<()> {
         validate::resources(r)?;
         resources_v1::check_available(&self.dirs, r)?;
         let rules = r
@@ -211,7 +211,9 @@ impl CgroupManager for V1 {
             .as_ref()
             .map(|d| devices::rules(d, &[]))
             .transpose()?;
-        resources_v1::apply(&self.dirs, r, rules.as_deref(), true)
+        // checkBeforeUpdate may come with this update or have been set before.
+        let check = merged.memory().and_then(|m| m.check_before_update()) == Some(true);
+        resources_v1::apply(&self.dirs, r, rules.as_deref(), check)
     }
 
     fn set_frozen(&self, frozen: bool) -> Result<()> {
