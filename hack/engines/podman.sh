@@ -179,6 +179,22 @@ writable" "$out" "maps, root inside, image owned by the mapped root"
   podman rm -f -t 0 "$id" >/dev/null
 }
 
+t_pod() {
+  # A pod: an infra container (our busybox, sleeping) holds the shared namespaces, which
+  # the pod's containers join by path.
+  podman pod create --name hull-pod --infra-image "$IMG" --infra-command 'sleep 2147483647' "${NET[@]}" >/dev/null
+  id=$(podman run -d --pod hull-pod "${EXTRA[@]}" "$IMG" sleep 1000)
+  infra=$(podman pod inspect -f '{{.InfraContainerID}}' hull-pod)
+  ipid=$(podman inspect -f '{{.State.Pid}}' "$infra")
+  cpid=$(podman inspect -f '{{.State.Pid}}' "$id")
+  for ns in ipc uts net; do
+    assert_eq "$(readlink /proc/$ipid/ns/$ns)" "$(readlink /proc/$cpid/ns/$ns)" "$ns namespace shared with the infra container"
+  done
+  assert_contains '"status": "running"' "$("$HULL" state "$infra")" "infra container is hull's"
+  podman pod rm -f hull-pod >/dev/null
+  assert_eq "" "$("$HULL" list -q | grep -x -e "$id" -e "$infra" || true)" "hull state after pod rm"
+}
+
 t_create_error() {
   # podman turns runc's wording of exec errors into 127 (not found) and 126 (not
   # executable): hull's messages must read the same.
@@ -220,6 +236,7 @@ run_test t_stop
 run_test t_kill
 run_test t_pause_top_stats
 run_test t_user_namespace
+run_test t_pod
 run_test t_create_error
 run_test t_default_config
 summary
