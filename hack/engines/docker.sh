@@ -393,6 +393,16 @@ $(readlink /proc/self/ns/pid)
 $(readlink /proc/self/ns/net)" "$out" "host uts, ipc, pid and net namespaces"
 }
 
+t_host_pid_cleanup() {
+  # Without its own pid namespace a container's other processes do not die with its init:
+  # the shim kills them with `kill --all` (the cgroup's processes) after the init exits.
+  id=$(drun -d --pid host "$IMG" sh -c 'sleep 4242 & exec sleep 4343')
+  wait_for 10 pgrep -f "^sleep 4242$"
+  docker kill "$id" >/dev/null
+  wait_for 10 bash -c '! pgrep -f "^sleep 4242$"'
+  docker rm -f "$id" >/dev/null
+}
+
 t_init_and_options() {
   out=$(drun --rm --init "$IMG" sh -c 'cat /proc/1/cmdline | tr "\0" " "')
   assert_match '^/sbin/docker-init -- sh' "$out" "--init runs docker-init as pid 1"
@@ -458,6 +468,7 @@ run_test t_pids_limit_enforced
 run_test t_restart_commit_health
 run_test t_restart_policy
 run_test t_host_namespaces
+run_test t_host_pid_cleanup
 run_test t_init_and_options
 run_test t_privileged
 # Last: restarts the daemon.
