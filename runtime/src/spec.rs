@@ -30,7 +30,8 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     let dir = fs::canonicalize(bundle).ctx(|| format!("bundle {}", bundle.display()))?;
     let cfg = dir.join("config.json");
     let raw = fs::read(&cfg).ctx(|| format!("read {}", cfg.display()))?;
-    let spec: Spec = serde_json::from_slice(&raw).map_err(|e| parse_error(&raw, &cfg, e))?;
+    let mut spec: Spec = serde_json::from_slice(&raw).map_err(|e| parse_error(&raw, &cfg, e))?;
+    absolute_mount_destinations(&mut spec);
     validate(&spec)?;
     let root = spec
         .root()
@@ -53,6 +54,29 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
         spec,
         namespaces,
     })
+}
+
+/// runtime-spec 1.2 lets a Linux mount destination be relative, meaning relative to `/`
+/// (engines have long sent such configs); runc accepts them with a warning, and so does hull.
+/// Making them absolute here keeps every later step on absolute destinations only.
+fn absolute_mount_destinations(spec: &mut Spec) {
+    let Some(mut mounts) = spec.mounts().clone() else {
+        return;
+    };
+    let mut changed = false;
+    for m in mounts.iter_mut().filter(|m| !m.destination().is_absolute()) {
+        let abs = Path::new("/").join(m.destination());
+        crate::logging::warn(&format!(
+            "mount destination {} is not absolute: using {}",
+            m.destination().display(),
+            abs.display()
+        ));
+        m.set_destination(abs);
+        changed = true;
+    }
+    if changed {
+        spec.set_mounts(Some(mounts));
+    }
 }
 
 /// Explains a config.json that does not parse: serde names a line and column, so the fields
