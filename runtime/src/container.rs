@@ -339,6 +339,7 @@ fn create_inner(g: &Global, o: &CreateOpts, relay: bool) -> Result<(i32, Option<
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         cgroup: Some(cg_ref.state()),
         systemd_cgroup: g.systemd_cgroup,
+        no_new_keyring: o.no_new_keyring,
     };
     let d = guard
         .dir

@@ -113,6 +113,7 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
     let (parent_chan, child_chan) = channel::pair()?;
     // The state lock is not held while the process runs: exec can last for days.
     let close_first = [parent_chan.raw_fd()];
+    let (no_new_keyring, keyring) = (st.no_new_keyring, format!("_ses.{}", st.id));
     drop(dir);
 
     let setup = |chan: &channel::Channel| -> Result<process::Launch> {
@@ -133,6 +134,15 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
                 .ctx(|| "setresuid(0) in the container's user namespace")?;
         }
         chan.expect(&Msg::Continue)?;
+        // The container's session keyring, as its init has, never the caller's (which holds
+        // the host user's keys).
+        if !no_new_keyring {
+            match sys::join_session_keyring(&keyring) {
+                Ok(()) => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) => {}
+                Err(e) => return Err(e).ctx(|| format!("join session keyring {keyring}")),
+            }
+        }
         let root = sys::openat2(
             nix::fcntl::AT_FDCWD,
             "/",

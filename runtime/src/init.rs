@@ -208,7 +208,8 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
     }
     if !a.no_new_keyring {
         match sys::join_session_keyring(&format!("_ses.{}", a.id)) {
-            Ok(()) => {}
+            // Searchable by its owner, so `exec` joins this keyring rather than making one.
+            Ok(()) => sys::session_keyring_searchable().ctx(|| "session keyring: setperm")?,
             // No keyring support (or blocked by a seccomp policy above us): not fatal, as in runc.
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) => {}
             Err(e) => return Err(e).ctx(|| "join a new session keyring"),

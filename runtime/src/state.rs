@@ -66,6 +66,9 @@ pub struct Persisted {
     /// `--systemd-cgroup` was given at create time.
     #[serde(default)]
     pub systemd_cgroup: bool,
+    /// `create --no-new-keyring`: exec'd processes keep the caller's session keyring too.
+    #[serde(default)]
+    pub no_new_keyring: bool,
 }
 
 /// Checks a container id the way runc does: non-empty, only `[A-Za-z0-9_+.-]`, not `.`/`..`.

@@ -355,6 +355,26 @@ pub fn join_session_keyring(name: &str) -> io::Result<()> {
         .map(drop)
 }
 
+/// Lets the session keyring's owner search it (runc's `ModKeyringPerm(.., KEY_USR_SEARCH)`),
+/// so that processes exec'd into the container later find and join it by name; the
+/// possessor keeps every right, other users get none.
+pub fn session_keyring_searchable() -> io::Result<()> {
+    const KEYCTL_SETPERM: libc::c_long = 5;
+    const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
+    // possessor: all; user: view, read, search, link.
+    const PERM: libc::c_long = 0x3f1b_0000;
+    // SAFETY: keyctl with integer arguments only, each a full c_long.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SETPERM,
+            KEY_SPEC_SESSION_KEYRING,
+            PERM,
+        )
+    })
+    .map(drop)
+}
+
 /// execve(2). Only returns on failure.
 pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> io::Error {
     let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();

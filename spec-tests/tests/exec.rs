@@ -680,3 +680,60 @@ fn oom_score_adj() {
         assert_eq!(o.ok().out(), "500", "userns={userns}");
     }
 }
+
+/// The serial of the calling process's session keyring (keyctl KEYCTL_GET_KEYRING_ID).
+fn own_session_keyring() -> i64 {
+    // SAFETY: keyctl with integer arguments only, each a full c_long (the create flag must
+    // not pick up a register's stale upper half).
+    unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            0 as libc::c_long,
+            -3 as libc::c_long,
+            0 as libc::c_long,
+        )
+    }
+}
+
+#[test]
+fn session_keyring_is_the_containers() {
+    let c = sleeper("execkeys");
+    let o = exec(&c, &[], &["checker", "syscall", "250", "0", "-3", "0"]);
+    let got: i64 = o
+        .ok()
+        .out()
+        .strip_prefix("ret=")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{o:?}"));
+    let mine = own_session_keyring();
+    assert!(mine > 0);
+    assert_ne!(
+        got, mine,
+        "the exec'd process shares the caller's session keyring"
+    );
+    // It is the keyring the init joined, `_ses.<id>` (as runc: the init makes it searchable
+    // by its owner so that exec finds it).
+    let keys = std::fs::read_to_string("/proc/keys").expect("/proc/keys");
+    let name = format!(" _ses.{}: ", c.id);
+    let line = keys
+        .lines()
+        .find(|l| l.contains(&name))
+        .unwrap_or_else(|| panic!("no {name} keyring in /proc/keys"));
+    let serial = line.split(' ').next().expect("serial");
+    let all: Vec<&str> = keys.lines().filter(|l| l.contains(&name)).collect();
+    assert_eq!(
+        all.len(),
+        1,
+        "one keyring per container, shared with exec: {all:?}"
+    );
+    assert_eq!(i64::from_str_radix(serial, 16).expect("hex serial"), got);
+
+    // With --no-new-keyring neither the init nor the exec'd process gets one of its own.
+    let mut c = Container::new("execnokeys");
+    c.args(&["sleep", "600"]);
+    c.create_with(&["--no-new-keyring"]).ok();
+    c.start().ok();
+    c.wait_status("running");
+    let o = exec(&c, &[], &["checker", "syscall", "250", "0", "-3", "0"]);
+    assert_eq!(o.ok().out(), format!("ret={mine}"));
+}
