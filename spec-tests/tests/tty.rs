@@ -600,3 +600,41 @@ fn exec_tty_belongs_to_the_user() {
         assert_eq!(wait_child(&mut child), 0);
     }
 }
+
+#[test]
+fn exec_tty_next_to_a_terminal_init() {
+    // The exec'd process gets a pty of its own; the init keeps its console.
+    let mut c = Container::new("ttytwo");
+    terminal_config(&mut c, &["sh"]);
+    let mut sock = ConsoleSocket::listen(&c.scratch("sock"));
+    c.create_with(&["--console-socket", &sock.arg()]).ok();
+    let (name, _init_master) = sock.master();
+    assert_eq!(name, "/dev/pts/0");
+    c.start().ok();
+    c.wait_status("running");
+    let mut sock = ConsoleSocket::listen(&c.scratch("sock2"));
+    let mut cmd = c.hull_cmd();
+    cmd.args([
+        "exec",
+        "-t",
+        "--console-socket",
+        &sock.arg(),
+        &c.id,
+        "sh",
+        "-c",
+    ])
+    .arg("tty; stat -L -c 'console-%T' /dev/console; echo do$((1))ne")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn exec");
+    let (name, master) = sock.master();
+    assert_eq!(name, "/dev/pts/1");
+    let out = read_until(master.as_fd(), "do1ne");
+    assert!(out.starts_with("/dev/pts/1\r\n"), "{out:?}");
+    assert!(
+        out.contains("console-0\r\n"),
+        "/dev/console is still the init's: {out:?}"
+    );
+    assert_eq!(wait_child(&mut child), 0);
+}
