@@ -631,3 +631,19 @@ fn kill_all_reaches_a_paused_container() {
     });
     c.wait_status("stopped");
 }
+
+#[test]
+fn cgroup_mount_without_cgroup_namespace_shows_own_cgroup() {
+    // A user namespace without a cgroup namespace: the kernel refuses a fresh mount there,
+    // so hull binds the container's own cgroup (v1 binds it anyway without a namespace).
+    let mut c = Container::new("cgmountuserns");
+    c.config["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "mount"}, {"type": "user"}, {"type": "ipc"}, {"type": "uts"}]);
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c.config["linux"]["uidMappings"] = map.clone();
+    c.config["linux"]["gidMappings"] = map;
+    c.config["linux"]["resources"]["pids"] = json!({"limit": 42});
+    c.sh(&format!("cat {}", inside("pids", "pids.max", "pids.max")));
+    let o = c.run();
+    o.ok();
+    assert_eq!(o.out(), "42");
+}

@@ -58,8 +58,23 @@ pub fn mount_cgroupfs(dest: &Path, readonly: bool) -> Result<()> {
     let d = dest.to_string_lossy().into_owned();
     let ro = if readonly { libc::MS_RDONLY } else { 0 };
     match probe()? {
-        Host::V2 => sys::mount(Some("cgroup2"), &d, Some("cgroup2"), BASE | ro, None)
-            .ctx(|| format!("mount cgroup2 on {d}")),
+        Host::V2 => match sys::mount(Some("cgroup2"), &d, Some("cgroup2"), BASE | ro, None) {
+            // In a user namespace without its own cgroup namespace the kernel refuses a
+            // fresh cgroup2 mount; bind the container's own cgroup instead (runc does too).
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EBUSY)) => {
+                let own = super::v1::own_cgroups()?;
+                let host = Path::new(super::CGROUP_ROOT);
+                hierarchy(
+                    &d,
+                    "cgroup2",
+                    "",
+                    Some(own.get("").map_or("/", String::as_str)),
+                    host,
+                )
+                .and_then(|_| if readonly { remount_ro(&d) } else { Ok(()) })
+            }
+            r => r.ctx(|| format!("mount cgroup2 on {d}")),
+        },
         Host::V1 {
             hierarchies,
             unified,
