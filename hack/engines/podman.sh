@@ -29,12 +29,32 @@ conmon_path = ["/usr/bin/conmon"]
 runtime = "hull"
 [engine.runtimes]
 hull = ["$RT"]
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["/usr/lib/cni"]
+network_config_dir = "$P/cni"
 [containers]
 # podman asks for nofile=1048576 as root, and lowers its own nproc to 32768 before it runs
 # conmon, then asks for the host's nproc. Raising a hard limit needs CAP_SYS_RESOURCE, which
 # root on some hosts (this CI's VM) lacks; then runc, crun and hull all fail alike.
 default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
 EOF
+
+# A CNI network of our own for t_network_bridge: bridge hull-pbr0, no masquerading or
+# firewall rules, addresses kept under $P.
+PBR=hull-pbr0
+PNET=10.213.18
+mkdir -p "$P/cni"
+cat >"$P/cni/hull-net.conflist" <<EOF
+{"cniVersion": "0.4.0", "name": "hull-net", "plugins": [
+  {"type": "bridge", "bridge": "$PBR", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "host-local", "dataDir": "$P/cni-ipam",
+            "ranges": [[{"subnet": "$PNET.0/24", "gateway": "$PNET.1"}]]}}]}
+EOF
+on_exit "ip link del $PBR"
+# The bridge plugin turns ip_forward on and caches results under /var/lib/cni: put back.
+on_exit "echo $(cat /proc/sys/net/ipv4/ip_forward) > /proc/sys/net/ipv4/ip_forward"
+[ -e /var/lib/cni ] || on_exit "rm -rf /var/lib/cni"
 
 podman() {
   timeout 120 /usr/bin/podman --root "$P/root" --runroot "$P/runroot" --tmpdir "$P/tmp" \
@@ -195,6 +215,13 @@ t_pod() {
   assert_eq "" "$("$HULL" list -q | grep -x -e "$id" -e "$infra" || true)" "hull state after pod rm"
 }
 
+t_network_bridge() {
+  # conmon + CNI: podman makes the network namespace and the bridge plugin puts eth0 in it.
+  out=$(podman run --rm --network hull-net "${EXTRA[@]}" "$IMG" sh -c "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'; ping -c 1 -W 5 $PNET.1 >/dev/null && echo gateway-ok")
+  assert_match "inet $PNET\\.[0-9]+" "$out" "eth0 address on the CNI bridge"
+  assert_contains gateway-ok "$out" "ping of the bridge gateway"
+}
+
 t_create_error() {
   # podman turns runc's wording of exec errors into 127 (not found) and 126 (not
   # executable): hull's messages must read the same.
@@ -237,6 +264,7 @@ run_test t_kill
 run_test t_pause_top_stats
 run_test t_user_namespace
 run_test t_pod
+run_test t_network_bridge
 run_test t_create_error
 run_test t_default_config
 summary
