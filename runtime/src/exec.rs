@@ -315,6 +315,12 @@ fn build_process(o: &ExecOpts, config: &Spec) -> Result<Process> {
         if p.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(Error::config("process.args", "exec needs a command"));
         }
+        if !p.cwd().is_absolute() {
+            return Err(Error::config(
+                "process.cwd",
+                format!("{}: must be an absolute path", p.cwd().display()),
+            ));
+        }
         return Ok(p);
     }
     let mut p = config

@@ -449,6 +449,14 @@ fn process_json() {
     exec(&c, &["-p", &fs], &[])
         .fails()
         .stderr_has("process.json");
+    std::fs::write(
+        &f,
+        json!({"args": ["pwd"], "cwd": "tmp", "user": {"uid": 0, "gid": 0}}).to_string(),
+    )
+    .expect("write");
+    exec(&c, &["-p", &fs], &[])
+        .fails()
+        .stderr_has("process.cwd");
     exec(&c, &["-p", "/no/such/process.json"], &[])
         .fails()
         .stderr_has("/no/such/process.json");
