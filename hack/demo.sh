@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/deps.sh
-cargo build --release -p hull
+hack/build.sh
 bundle=$(mktemp -d /tmp/hull-demo.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
-hack/mkbundle.sh "$bundle/bundle" target/release/hull >/dev/null
-target/release/hull --root "$bundle/state" run --bundle "$bundle/bundle" "demo-$$"
+hack/mkbundle.sh "$bundle/bundle" target/hull >/dev/null
+target/hull --root "$bundle/state" run --bundle "$bundle/bundle" "demo-$$"

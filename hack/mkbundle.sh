@@ -4,7 +4,7 @@
 # hostname, so it runs anywhere (CI has no terminal).
 set -euo pipefail
 dir=${1:?usage: hack/mkbundle.sh DIR [HULL_BINARY]}
-hull=$(realpath "${2:-$(dirname "$0")/../target/release/hull}")
+hull=$(realpath "${2:-$(dirname "$0")/../target/hull}")
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || { echo "busybox not found: run hack/deps.sh" >&2; exit 1; }
 file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || ldd "$busybox" 2>&1 | grep -q 'not a dynamic' || {

@@ -13,13 +13,13 @@ stage() { printf '\n==> %s\n' "$*"; }
 stage "dependencies"
 hack/deps.sh
 
-stage "build: hull (release) and the static checker"
-cargo build --release -p hull
+stage "build: hull (release, static: hack/build.sh) and the static checker"
+hack/build.sh
 # The checker runs inside busybox rootfs without a libc: link it statically. An explicit
 # --target keeps RUSTFLAGS away from build scripts and proc macros.
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --release -p hull-checker \
   --target x86_64-unknown-linux-gnu --target-dir target/checker
-export HULL=$root/target/release/hull
+export HULL=$root/target/hull
 export HULL_CHECKER=$root/target/checker/x86_64-unknown-linux-gnu/release/checker
 
 stage "lint"

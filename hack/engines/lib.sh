@@ -6,7 +6,7 @@
 # output is printed. The script's exit status is the number of failed tests (capped at 1).
 #
 # Environment:
-#   HULL             the hull binary under test (default: target/release/hull, else debug)
+#   HULL             the hull binary under test (default: target/hull from hack/build.sh, else a cargo build)
 #   HULL_ENG_RECORD  a directory: engines call a wrapper that saves each call's argv and
 #                    config.json there before exec'ing hull (to see what an engine sends)
 #   HULL_ENG_ONLY    a regex: run only the tests whose names match
@@ -20,7 +20,8 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin
 ENG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$ENG_DIR/../.." && pwd)
 if [ -z "${HULL:-}" ]; then
-  if [ -x "$REPO/target/release/hull" ]; then HULL=$REPO/target/release/hull
+  if [ -x "$REPO/target/hull" ]; then HULL=$REPO/target/hull
+  elif [ -x "$REPO/target/release/hull" ]; then HULL=$REPO/target/release/hull
   else HULL=$REPO/target/debug/hull; fi
 fi
 HULL=$(realpath "$HULL")

@@ -2,7 +2,7 @@
 # Runs every engine test (containerd, its CRI plugin, Docker, podman) against $HULL and prints a summary.
 # Exits non-zero if any engine test failed. Each engine script starts and cleans up its own
 # private daemon; they run one after another (they share iptables and the cgroup tree).
-#   HULL=path  the binary (default: target/release/hull)   HULL_ENG_ONLY=regex  filter tests
+#   HULL=path  the binary (default: target/hull)   HULL_ENG_ONLY=regex  filter tests
 set -u
 cd "$(dirname "$0")"
 export HULL_ENG_RESULTS

@@ -778,8 +778,7 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> Result<i32> {
         let owner = fs::metadata(&dir.dir)
             .ok()
             .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-            .and_then(|u| nix::unistd::User::from_uid(u.into()).ok().flatten())
-            .map(|u| u.name)
+            .and_then(state::user_name)
             .unwrap_or_default();
         rows.push((st, status, owner));
     }

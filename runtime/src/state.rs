@@ -326,9 +326,27 @@ pub fn state_json<'a>(st: &'a Persisted, status: Status) -> StateJson<'a> {
     }
 }
 
+/// The host user name of `uid` from /etc/passwd (`list`'s OWNER column, as runc shows it).
+/// Read directly rather than through NSS: hull is linked statically (hack/build.sh), where
+/// glibc's getpwuid would need the shared NSS modules of its own version at run time.
+pub fn user_name(uid: u32) -> Option<String> {
+    let passwd = fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_name_reads_passwd() {
+        assert_eq!(user_name(0).as_deref(), Some("root"));
+        assert_eq!(user_name(4_000_000_000), None);
+    }
 
     #[test]
     fn ids() {
