@@ -5,7 +5,8 @@
 //! - [`spec`]: loading and validating `config.json` once, up front ([`jsonpath`] names the
 //!   field of a decoding error).
 //! - [`state`]: the state store under `--root` (locking, atomic writes, status).
-//! - [`container`]: the lifecycle operations (create, start, run, state, kill, delete, list).
+//! - [`container`]: the lifecycle operations (start, run, state, kill, delete, list);
+//!   [`create`]: `create`, from the bundle to an init waiting for `start`.
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
 //! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`sched`], [`hooks`]:
@@ -20,6 +21,7 @@ pub mod cgroups;
 pub mod channel;
 pub mod cli;
 pub mod container;
+pub mod create;
 pub mod devices;
 pub mod error;
 pub mod exec;

@@ -1,0 +1,429 @@
+//! `create` (runtime.md "create"): validate the bundle, make the state dir and cgroup, clone
+//! the container's init and drive it through the sync protocol of docs/handoff.md until it
+//! waits for `start`. Everything made on the way is undone if any step fails
+//! ([`CreateGuard`]).
+
+use std::fs::{self, File};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespaceType as T, Spec};
+
+use crate::cgroups::{self, CgroupManager};
+use crate::channel::{self, Msg};
+use crate::cli::{CreateOpts, Global};
+use crate::error::{Context, Error, Result};
+use crate::logging::{self, Phases};
+use crate::state::{self, ContainerDir, Persisted};
+use crate::{hooks, init, process, spec, sys};
+
+/// Undoes a half-made container when `create` fails: kills and reaps the init, removes
+/// the cgroup, then the state directory. Disarmed once the container exists.
+struct CreateGuard {
+    dir: Option<ContainerDir>,
+    cgroup: Option<Box<dyn CgroupManager>>,
+    pid: Option<i32>,
+}
+
+impl Drop for CreateGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+        }
+        if let Some(cg) = self.cgroup.take() {
+            if let Err(e) = cg.destroy() {
+                logging::warn(&format!("cleanup: {e}"));
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.remove();
+        }
+    }
+}
+
+pub(crate) fn state_for_hooks(
+    id: &str,
+    status: &str,
+    pid: i32,
+    bundle: &Path,
+    spec: &Spec,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "id": id,
+        "status": status,
+        "pid": pid,
+        "bundle": bundle,
+        "annotations": spec.annotations().clone().unwrap_or_default(),
+    });
+    // No process, no pid (runtime.md: required only while created or running), as runc.
+    if pid == 0 {
+        if let Some(m) = v.as_object_mut() {
+            m.remove("pid");
+        }
+    }
+    v
+}
+
+/// `hull create`.
+pub fn create(g: &Global, o: &CreateOpts) -> Result<i32> {
+    create_inner(g, o, false).map(|_| 0)
+}
+
+/// Creates the container; returns the init's pid and, when `relay` allows a terminal
+/// without a console socket (foreground `run`), the pty master to relay.
+pub(crate) fn create_inner(
+    g: &Global,
+    o: &CreateOpts,
+    relay: bool,
+) -> Result<(i32, Option<OwnedFd>)> {
+    let mut ph = Phases::start();
+    state::validate_id(&o.id)?;
+    let bundle = spec::load(&o.bundle)?;
+    let p = bundle
+        .spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing"))?;
+    let terminal = p.terminal().unwrap_or(false);
+    if terminal && o.console_socket.is_none() && !relay {
+        return Err(Error::config(
+            "process.terminal",
+            "cannot allocate tty if hull will detach without setting console socket",
+        ));
+    }
+    let (console, relay_end) = match terminal {
+        true => {
+            let (c, r) = crate::tty::console(o.console_socket.as_deref())?;
+            (Some(c), r)
+        }
+        false => (None, None),
+    };
+    let console_size = crate::tty::initial_size(
+        relay_end.is_some(),
+        p.console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16)),
+    );
+    let caps = process::CapSets::new(p.capabilities().as_ref())?;
+    let linux = bundle.spec.linux().clone().unwrap_or_default();
+    let seccomp = linux
+        .seccomp()
+        .as_ref()
+        .map(crate::seccomp::compile)
+        .transpose()?;
+    let (preserve_fds, extra_env) = passed_fds(o.preserve_fds)?;
+    ph.end("parse");
+
+    let mut guard = CreateGuard {
+        dir: Some(ContainerDir::create(&g.root, &o.id)?),
+        cgroup: None,
+        pid: None,
+    };
+    let dir = guard
+        .dir
+        .as_ref()
+        .map(|d| d.dir.clone())
+        .unwrap_or_default();
+    let fifo_path = dir.join(state::EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .ctx(|| format!("mkfifo {}", fifo_path.display()))?;
+    // O_RDWR never blocks on a fifo; the init's later read blocks until `start` writes.
+    let fifo: OwnedFd = File::options()
+        .read(true)
+        .write(true)
+        .open(&fifo_path)
+        .ctx(|| format!("open {}", fifo_path.display()))?
+        .into();
+
+    ph.end("state dir");
+    let mut cg = cgroups::new_manager(linux.cgroups_path().as_deref(), &o.id, g.systemd_cgroup)?;
+    let created = cg.create(
+        linux.resources().as_ref(),
+        linux.devices().as_deref().unwrap_or_default(),
+    );
+    guard.cgroup = Some(cg);
+    created?;
+    ph.end("cgroup");
+
+    let ns = &bundle.namespaces;
+    let joins = ns.open_joins()?;
+    let (parent_chan, child_chan) = channel::pair()?;
+    let cg_ref = guard
+        .cgroup
+        .as_ref()
+        .ok_or_else(|| Error::container("cgroup manager missing"))?;
+    // v1: the init moves itself in (and is cloned into a hybrid host's unified cgroup),
+    // which skips the kernel's grace-period wait of a placement from outside (placement.rs).
+    let self_join = crate::placement::SelfJoin::prepare(cg_ref.as_ref())?;
+    let cg_fd = match &self_join {
+        Some(j) => j.clone_into(),
+        None => cg_ref.clone_into_fd().map(|f| f.as_raw_fd()),
+    };
+    let listener = seccomp.as_ref().and_then(|s| s.listener().cloned());
+    // A filter loaded during setup can block the init's own reporting (sendmsg, write).
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    let seccomp_hint = match &seccomp {
+        Some(s) if s.stage(nnp) != crate::seccomp::Stage::BeforeExec => {
+            "; linux.seccomp is loaded during setup here: does the profile allow what the init \
+             still does (sendmsg, read, write, setresuid, capset, execve)?"
+        }
+        _ => "",
+    };
+    let flags = ns.clone_flags().bits() as u64;
+    let close_first = vec![
+        guard.dir.as_ref().map_or(-1, |d| d.lock_fd()),
+        parent_chan.raw_fd(),
+    ];
+    let init_args = |chan| init::InitArgs {
+        bundle: &bundle,
+        id: &o.id,
+        chan,
+        fifo,
+        no_pivot: o.no_pivot,
+        no_new_keyring: o.no_new_keyring,
+        preserve_fds,
+        extra_env,
+        caps,
+        seccomp,
+        close_first,
+        console,
+        console_size,
+        cgroup_join: self_join.as_ref(),
+    };
+
+    // Inherited by the clone: the init is non-dumpable from its first instant, so a container
+    // sharing its pid namespace never sees its /proc/<pid>/fd (host fds) or exe (hull).
+    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+    let pid = if joins.is_empty() {
+        match sys::clone3(&sys::CloneArgs {
+            flags,
+            cgroup: cg_fd,
+        })
+        .ctx(|| "clone3 container init")?
+        {
+            None => init::run(init_args(child_chan)),
+            Some(pid) => pid,
+        }
+    } else {
+        // Joined namespaces: an intermediate process joins them (setns applies the pid
+        // namespace only to children), then clones the init as our sibling (CLONE_PARENT),
+        // so that `create` stays the init's parent and can reap it on failure.
+        match sys::clone3(&sys::CloneArgs {
+            flags: 0,
+            cgroup: None,
+        })
+        .ctx(|| "fork namespace-joining helper")?
+        {
+            None => {
+                let r = crate::namespaces::Namespaces::join_all(&joins).and_then(|_| {
+                    sys::clone3(&sys::CloneArgs {
+                        flags: flags | libc::CLONE_PARENT as u64,
+                        cgroup: cg_fd,
+                    })
+                    .ctx(|| "clone3 container init")
+                });
+                match r {
+                    Ok(None) => init::run(init_args(child_chan)),
+                    Ok(Some(pid)) => {
+                        let _ = child_chan.send(&Msg::Pid(pid));
+                        sys::exit_now(0)
+                    }
+                    Err(e) => {
+                        let _ = child_chan.send(&Msg::Error(e.to_string()));
+                        sys::exit_now(1)
+                    }
+                }
+            }
+            Some(helper) => {
+                let got = parent_chan.recv();
+                let _ = waitpid(Pid::from_raw(helper), None);
+                match got? {
+                    Some(Msg::Pid(pid)) => pid,
+                    Some(Msg::Error(e)) => return Err(Error::Init(e)),
+                    other => {
+                        return Err(Error::container(format!(
+                            "namespace helper: unexpected {other:?}"
+                        )))
+                    }
+                }
+            }
+        }
+    };
+    guard.pid = Some(pid);
+    drop(child_chan);
+    ph.end("clone");
+
+    if ns.creates(T::User) {
+        write_id_maps(pid, &linux)?;
+    }
+    // From the host, as runc does: an init in a new user namespace can neither open its
+    // oom_score_adj (EACCES) nor lower it (CAP_SYS_RESOURCE of the host's namespace).
+    if let Some(adj) = spec_process_oom(&bundle.spec) {
+        let procfs = sys::openat2(
+            nix::fcntl::AT_FDCWD,
+            "/proc",
+            (nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY).bits(),
+            0,
+            sys::RESOLVE_NO_MAGICLINKS,
+        )
+        .ctx(|| "open /proc")?;
+        crate::init::write_proc(
+            procfs.as_fd(),
+            &format!("{pid}/oom_score_adj"),
+            &adj.to_string(),
+        )
+        .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
+    }
+    if self_join.is_none() && cg_fd.is_none() {
+        cg_ref.add_process(pid)?;
+    }
+    ph.end("cgroup attach, id maps");
+    parent_chan.send(&Msg::Continue)?;
+    let hooks = bundle.spec.hooks().clone().unwrap_or_default();
+    loop {
+        let (msg, fd) = match parent_chan.recv_fd()? {
+            Some((m, fd)) => (Some(m), fd),
+            None => (None, None),
+        };
+        match msg {
+            Some(Msg::Ready) => break,
+            Some(Msg::Phases(p)) => {
+                ph.mark("init");
+                ph.done
+                    .extend(p.into_iter().map(|(n, us)| (format!("init: {n}"), us)));
+                ph.log("");
+            }
+            Some(Msg::SeccompListener) => {
+                let st = crate::seccomp::notify::state(
+                    &o.id,
+                    oci_spec::runtime::ContainerState::Creating,
+                    pid,
+                    &bundle.dir,
+                    bundle.spec.annotations().clone().unwrap_or_default(),
+                );
+                crate::seccomp::notify::deliver(listener.as_ref(), fd, pid, st)?;
+            }
+            Some(Msg::RunHooks) => {
+                let st = state_for_hooks(&o.id, "creating", pid, &bundle.dir, &bundle.spec);
+                hooks::run("prestart", hooks.prestart().as_ref(), &st)?;
+                hooks::run("createRuntime", hooks.create_runtime().as_ref(), &st)?;
+                parent_chan.send(&Msg::HooksDone)?;
+            }
+            Some(Msg::Error(e)) => return Err(Error::Init(e)),
+            Some(m) => return Err(Error::container(format!("sync channel: unexpected {m:?}"))),
+            None => {
+                return Err(Error::Init(format!(
+                    "container init exited during setup ({}){}",
+                    describe_exit(pid),
+                    seccomp_hint
+                )))
+            }
+        }
+    }
+    ph.end("init (Ready)");
+    let master = relay_end
+        .map(|r| crate::tty::recv_fd(r.as_fd()))
+        .transpose()?;
+
+    let (_, pid_start) = state::proc_stat(pid)
+        .ok_or_else(|| Error::container(format!("container init {pid} vanished")))?;
+    let persisted = Persisted {
+        id: o.id.clone(),
+        pid,
+        pid_start,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: logging::rfc3339_now(),
+        owner: String::new(),
+        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        cgroup: Some(cg_ref.state()),
+        systemd_cgroup: g.systemd_cgroup,
+        no_new_keyring: o.no_new_keyring,
+    };
+    let d = guard
+        .dir
+        .as_ref()
+        .ok_or_else(|| Error::container("state dir missing"))?;
+    d.save_config(&bundle.raw)?;
+    d.save(&persisted)?;
+    if let Some(pf) = &o.pid_file {
+        state::write_atomic(pf, pid.to_string().as_bytes())?;
+    }
+    // Success: the container exists now; nothing to undo.
+    guard.pid = None;
+    guard.cgroup = None;
+    guard.dir = None;
+    ph.end("save state");
+    Ok((pid, master))
+}
+
+/// The fds from 3 up that pass to the container: `LISTEN_FDS` (systemd socket activation,
+/// only when `LISTEN_PID` says they are for this process, as runc checks: an ancestor's
+/// inherited variables must not hand its fds over) then `--preserve-fds`. Returns their
+/// count and the environment the container gets for them. Every one must be open, as in
+/// runc: a gap would be filled by one of hull's own fds.
+fn passed_fds(preserve: u32) -> Result<(u32, Vec<String>)> {
+    let mut env = Vec::new();
+    let mut listen = 0;
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id());
+    if let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0 && for_us)
+    {
+        listen = n;
+        env.push(format!("LISTEN_FDS={n}"));
+        env.push("LISTEN_PID=1".into());
+    }
+    let total = listen.saturating_add(preserve);
+    for fd in 3..3u32.saturating_add(total) {
+        // The --log file is hull's own even though it is open.
+        if !sys::fd_is_open(fd as i32) || crate::logging::file_fd() == Some(fd as i32) {
+            let what = if fd - 3 < listen {
+                format!("LISTEN_FDS={listen}")
+            } else {
+                format!("--preserve-fds {preserve}")
+            };
+            return Err(Error::container(format!("{what}: fd {fd} is not open")));
+        }
+    }
+    Ok((total, env))
+}
+
+/// How the init ended, for the error when it dies during setup.
+fn describe_exit(pid: i32) -> String {
+    match waitpid(Pid::from_raw(pid), None) {
+        Ok(WaitStatus::Exited(_, c)) => format!("exit status {c}"),
+        Ok(WaitStatus::Signaled(_, s, _)) => format!("killed by {s:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn spec_process_oom(spec: &oci_spec::runtime::Spec) -> Option<i32> {
+    spec.process().as_ref().and_then(|p| p.oom_score_adj())
+}
+
+fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<()> {
+    let fmt = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        m.iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    for (file, field, text) in [
+        ("uid_map", "linux.uidMappings", fmt(linux.uid_mappings())),
+        ("gid_map", "linux.gidMappings", fmt(linux.gid_mappings())),
+    ] {
+        let path = format!("/proc/{pid}/{file}");
+        fs::write(&path, text.as_bytes()).ctx(|| format!("{field}: write {path}"))?;
+    }
+    Ok(())
+}
