@@ -1,6 +1,7 @@
 //! The lifecycle operations (runtime.md "Operations") after `create` (which is
 //! [`crate::create`]): start, run, state, kill, delete and list. Each takes the container's
 //! lock for its whole run; `state` and `list` read without it (state.json is written atomically).
+
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::fd::AsFd;
