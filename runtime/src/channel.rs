@@ -150,6 +150,33 @@ impl Channel {
         Ok(Some((msg, fd)))
     }
 
+    /// The namespace-joining intermediate's last act (docs/handoff.md): report the pid of the
+    /// process it cloned, or why it could not, then exit without returning.
+    pub fn report_helper(&self, cloned: Result<i32>) -> ! {
+        match cloned {
+            Ok(pid) => {
+                let _ = self.send(&Msg::Pid(pid));
+                crate::sys::exit_now(0)
+            }
+            Err(e) => {
+                let _ = self.send(&Msg::Error(e.to_string()));
+                crate::sys::exit_now(1)
+            }
+        }
+    }
+
+    /// The parent's side of [`Channel::report_helper`]: reaps the intermediate `helper` and
+    /// returns the pid it reported (`what` names it in an unexpected-message error).
+    pub fn helper_pid(&self, helper: i32, what: &str) -> Result<i32> {
+        let got = self.recv();
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(helper), None);
+        match got? {
+            Some(Msg::Pid(pid)) => Ok(pid),
+            Some(Msg::Error(e)) => Err(Error::Init(e)),
+            other => Err(Error::container(format!("{what}: unexpected {other:?}"))),
+        }
+    }
+
     /// Receives a message and requires it to be `want`; an `Error` from the other side is
     /// returned as [`Error::Init`].
     pub fn expect(&self, want: &Msg) -> Result<()> {

@@ -229,29 +229,11 @@ pub(crate) fn create_inner(
                 });
                 match r {
                     Ok(None) => init::run(init_args(child_chan)),
-                    Ok(Some(pid)) => {
-                        let _ = child_chan.send(&Msg::Pid(pid));
-                        sys::exit_now(0)
-                    }
-                    Err(e) => {
-                        let _ = child_chan.send(&Msg::Error(e.to_string()));
-                        sys::exit_now(1)
-                    }
+                    Ok(Some(pid)) => child_chan.report_helper(Ok(pid)),
+                    Err(e) => child_chan.report_helper(Err(e)),
                 }
             }
-            Some(helper) => {
-                let got = parent_chan.recv();
-                let _ = waitpid(Pid::from_raw(helper), None);
-                match got? {
-                    Some(Msg::Pid(pid)) => pid,
-                    Some(Msg::Error(e)) => return Err(Error::Init(e)),
-                    other => {
-                        return Err(Error::container(format!(
-                            "namespace helper: unexpected {other:?}"
-                        )))
-                    }
-                }
-            }
+            Some(helper) => parent_chan.helper_pid(helper, "namespace helper")?,
         }
     };
     guard.pid = Some(pid);

@@ -201,29 +201,11 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
                     let _ = child_chan.send(&Msg::Error(err.to_string()));
                     sys::exit_now(1)
                 }
-                Ok(Some(pid)) => {
-                    let _ = child_chan.send(&Msg::Pid(pid));
-                    sys::exit_now(0)
-                }
-                Err(e) => {
-                    let _ = child_chan.send(&Msg::Error(e.to_string()));
-                    sys::exit_now(1)
-                }
+                Ok(Some(pid)) => child_chan.report_helper(Ok(pid)),
+                Err(e) => child_chan.report_helper(Err(e)),
             }
         }
-        Some(helper) => {
-            let got = parent_chan.recv();
-            let _ = waitpid(Pid::from_raw(helper), None);
-            match got? {
-                Some(Msg::Pid(pid)) => pid,
-                Some(Msg::Error(e)) => return Err(Error::Init(e)),
-                other => {
-                    return Err(Error::container(format!(
-                        "exec helper: unexpected {other:?}"
-                    )))
-                }
-            }
-        }
+        Some(helper) => parent_chan.helper_pid(helper, "exec helper")?,
     };
     drop(child_chan);
     let fail = |e: Error| {
