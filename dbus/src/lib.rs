@@ -1,0 +1,1 @@
+//! A small blocking D-Bus client (work in progress).
