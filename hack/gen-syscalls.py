@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates runtime/src/seccomp/syscalls.rs: syscall name -> number tables for the x86
+"""Generates seccomp/src/syscalls.rs: syscall name -> number tables for the x86
 family (x86_64, i386, x32), from the kernel UAPI headers that linux-libc-dev installs.
 
     python3 hack/gen-syscalls.py            # rewrite the checked-in file
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 HEADERS = Path("/usr/include/x86_64-linux-gnu/asm")
-OUT = Path(__file__).resolve().parent.parent / "runtime/src/seccomp/syscalls.rs"
+OUT = Path(__file__).resolve().parent.parent / "seccomp/src/syscalls.rs"
 
 # name: (number, ABIs it exists on)
 ALL = ("x86_64", "x86", "x32")

@@ -25,12 +25,12 @@ export HULL_CHECKER=$root/target/checker/x86_64-unknown-linux-gnu/release/checke
 stage "lint"
 # The seccomp syscall tables should match this host's kernel headers; newer headers are not
 # an error (the checked-in tables stay valid), just a reason to regenerate.
-python3 hack/gen-syscalls.py --check || echo "warning: regenerate runtime/src/seccomp/syscalls.rs"
+python3 hack/gen-syscalls.py --check || echo "warning: regenerate seccomp/src/syscalls.rs"
 cargo fmt --all -- --check
 cargo clippy --all-targets -q -- -D warnings
 
 stage "unit tests"
-cargo test -p hull
+cargo test   # the default members: every crate but the conformance suite
 
 stage "conformance suite (spec-tests) on this host ($(stat -fc %T /sys/fs/cgroup) at /sys/fs/cgroup)"
 rm -rf /tmp/hull-spec

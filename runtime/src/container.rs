@@ -12,15 +12,18 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use crate::cgroups;
-use crate::cli::{Global, RunOpts};
 pub use crate::create::create;
 use crate::create::{create_inner, state_for_hooks};
 use crate::error::{Context, Error, Result};
 use crate::logging::{self, Phases};
+use crate::options::{RunOptions, RuntimeOptions};
 use crate::state::{self, ContainerDir, Persisted, Status};
 use crate::{hooks, spec, sys};
 
-pub(crate) fn open_container(g: &Global, id: &str) -> Result<(ContainerDir, Persisted, Status)> {
+pub(crate) fn open_container(
+    g: &RuntimeOptions,
+    id: &str,
+) -> Result<(ContainerDir, Persisted, Status)> {
     let dir = ContainerDir::open(&g.root, id)?;
     let st = dir.load()?;
     let status = dir.status(&st, || frozen(&st));
@@ -28,7 +31,7 @@ pub(crate) fn open_container(g: &Global, id: &str) -> Result<(ContainerDir, Pers
 }
 
 /// [`open_container`] for reading only, without waiting for the lock ([`ContainerDir::peek`]).
-fn peek_container(g: &Global, id: &str) -> Result<(ContainerDir, Persisted, Status)> {
+fn peek_container(g: &RuntimeOptions, id: &str) -> Result<(ContainerDir, Persisted, Status)> {
     let dir = ContainerDir::peek(&g.root, id)?;
     let st = dir.load().map_err(|e| match e {
         // Deleted between the check and the read.
@@ -50,7 +53,7 @@ fn frozen(st: &Persisted) -> bool {
 }
 
 /// `hull start`.
-pub fn start(g: &Global, id: &str) -> Result<i32> {
+pub fn start(g: &RuntimeOptions, id: &str) -> Result<i32> {
     let mut ph = Phases::start();
     let (dir, st, status) = open_container(g, id)?;
     ph.end("load state");
@@ -160,7 +163,7 @@ fn wait_for_exec(mut r: File) -> Result<()> {
 use std::os::unix::fs::OpenOptionsExt;
 
 /// `hull state`.
-pub fn state(g: &Global, id: &str) -> Result<i32> {
+pub fn state(g: &RuntimeOptions, id: &str) -> Result<i32> {
     let (_dir, st, status) = peek_container(g, id)?;
     let v = state::state_json(&st, status);
     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -194,7 +197,7 @@ fn signal_process(pid: i32, start: u64, sig: Signal) -> Result<()> {
 }
 
 /// `hull kill`.
-pub fn kill(g: &Global, id: &str, sig: Option<&str>, all: bool) -> Result<i32> {
+pub fn kill(g: &RuntimeOptions, id: &str, sig: Option<&str>, all: bool) -> Result<i32> {
     let (_dir, st, status) = open_container(g, id)?;
     let sig = parse_signal(sig.unwrap_or("SIGTERM"))?;
     if status == Status::Stopped && !all {
@@ -248,7 +251,7 @@ fn wait_gone(pid: i32, start: u64, limit: Duration) -> bool {
 }
 
 /// `hull delete`.
-pub fn delete(g: &Global, id: &str, force: bool) -> Result<i32> {
+pub fn delete(g: &RuntimeOptions, id: &str, force: bool) -> Result<i32> {
     let mut ph = Phases::start();
     let (dir, st, status) = match open_container(g, id) {
         Ok(x) => x,
@@ -322,7 +325,7 @@ fn destroy(dir: ContainerDir, st: &Persisted) -> Result<()> {
 
 /// `hull run`: create, start, wait (forwarding signals), delete; exits with the
 /// container's status (128+signal when it was killed).
-pub fn run(g: &Global, o: &RunOpts) -> Result<i32> {
+pub fn run(g: &RuntimeOptions, o: &RunOptions) -> Result<i32> {
     if !o.no_subreaper {
         sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).ctx(|| "prctl(PR_SET_CHILD_SUBREAPER)")?;
     }
@@ -365,7 +368,7 @@ fn terminal_requested(bundle: &Path) -> bool {
 }
 
 /// `hull list`.
-pub fn list(g: &Global, format: &str, quiet: bool) -> Result<i32> {
+pub fn list(g: &RuntimeOptions, format: &str, quiet: bool) -> Result<i32> {
     let mut rows = Vec::new();
     for id in state::list_ids(&g.root)? {
         let Ok((dir, st, status)) = peek_container(g, &id) else {

@@ -14,9 +14,9 @@ use oci_spec::runtime::{LinuxNamespaceType as T, Spec};
 
 use crate::cgroups::{self, CgroupManager};
 use crate::channel::{self, Msg};
-use crate::cli::{CreateOpts, Global};
 use crate::error::{Context, Error, Result};
 use crate::logging::{self, Phases};
+use crate::options::{CreateOptions, RuntimeOptions};
 use crate::state::{self, ContainerDir, Persisted};
 use crate::{hooks, init, process, spec, sys};
 
@@ -70,15 +70,15 @@ pub(crate) fn state_for_hooks(
 }
 
 /// `hull create`.
-pub fn create(g: &Global, o: &CreateOpts) -> Result<i32> {
+pub fn create(g: &RuntimeOptions, o: &CreateOptions) -> Result<i32> {
     create_inner(g, o, false).map(|_| 0)
 }
 
 /// Creates the container; returns the init's pid and, when `relay` allows a terminal
 /// without a console socket (foreground `run`), the pty master to relay.
 pub(crate) fn create_inner(
-    g: &Global,
-    o: &CreateOpts,
+    g: &RuntimeOptions,
+    o: &CreateOptions,
     relay: bool,
 ) -> Result<(i32, Option<OwnedFd>)> {
     let mut ph = Phases::start();
@@ -281,14 +281,14 @@ pub(crate) fn create_inner(
                 ph.log("");
             }
             Some(Msg::SeccompListener) => {
-                let st = crate::seccomp::notify::state(
+                let st = crate::seccomp_notify::state(
                     &o.id,
                     oci_spec::runtime::ContainerState::Creating,
                     pid,
                     &bundle.dir,
                     bundle.spec.annotations().clone().unwrap_or_default(),
                 );
-                crate::seccomp::notify::deliver(listener.as_ref(), fd, pid, st)?;
+                crate::seccomp_notify::deliver(listener.as_ref(), fd, pid, st)?;
             }
             Some(Msg::RunHooks) => {
                 let st = state_for_hooks(&o.id, "creating", pid, &bundle.dir, &bundle.spec);

@@ -1,4 +1,4 @@
-//! One error type for the whole runtime. Every message names what was wrong and where
+//! The runtime library's error type. Every message names what was wrong and where
 //! (a config field, a path, a syscall), because engines show it to users verbatim.
 
 use std::io;
@@ -74,6 +74,28 @@ impl Error {
         match self {
             Error::Sys { source, .. } => source.raw_os_error(),
             _ => None,
+        }
+    }
+}
+
+/// The cgroup drivers' errors keep their shape: a config field stays a config error, a
+/// failed syscall keeps its errno.
+impl From<hull_cgroups::Error> for Error {
+    fn from(e: hull_cgroups::Error) -> Self {
+        match e {
+            hull_cgroups::Error::Config { field, msg } => Error::Config { field, msg },
+            hull_cgroups::Error::Sys { what, source } => Error::Sys { what, source },
+            hull_cgroups::Error::Other(m) => Error::Container(m),
+        }
+    }
+}
+
+/// The seccomp compiler's errors keep their shape too.
+impl From<hull_seccomp::Error> for Error {
+    fn from(e: hull_seccomp::Error) -> Self {
+        match e {
+            hull_seccomp::Error::Config { field, msg } => Error::Config { field, msg },
+            hull_seccomp::Error::Sys { what, source } => Error::Sys { what, source },
         }
     }
 }

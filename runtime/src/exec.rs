@@ -18,16 +18,16 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{Capability, LinuxCapabilities, LinuxNamespaceType as T, Process, Spec};
 
 use crate::channel::{self, Msg};
-use crate::cli::{ExecOpts, Global};
 use crate::container::open_container;
 use crate::error::{Context, Error, Result};
+use crate::options::{ExecOptions, RuntimeOptions};
 use crate::process::{self, CapSets};
 use crate::rootfs::open_in_root;
 use crate::state::{self, Status};
 use crate::{cgroups, sys, tty};
 
 /// `hull exec`.
-pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
+pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
     if o.apparmor.as_deref().is_some_and(|a| !a.is_empty()) && !crate::lsm::apparmor_enabled() {
         return Err(Error::container(
             "--apparmor: AppArmor is not enabled on this host",
@@ -218,7 +218,7 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
             true => cg.add_process(pid),
             false => cg.add_process_sub(pid, &o.cgroup),
         }
-        .map_err(fail)?;
+        .map_err(|e| fail(e.into()))?;
     }
     // Written by hull on the host's procfs: lowering the score needs CAP_SYS_RESOURCE in the
     // host's user namespace, which a process that joined the container's no longer has.
@@ -246,14 +246,14 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
                     Status::Created => oci_spec::runtime::ContainerState::Created,
                     _ => oci_spec::runtime::ContainerState::Running,
                 };
-                let s = crate::seccomp::notify::state(
+                let s = crate::seccomp_notify::state(
                     &st.id,
                     cs,
                     st.pid,
                     &st.bundle,
                     st.annotations.clone(),
                 );
-                crate::seccomp::notify::deliver(listener.as_ref(), fd, pid, s).map_err(fail)?;
+                crate::seccomp_notify::deliver(listener.as_ref(), fd, pid, s).map_err(fail)?;
             }
             Some((Msg::Error(e), _)) => return Err(fail(Error::Init(e))),
             Some((m, _)) => return Err(fail(Error::container(format!("exec: unexpected {m:?}")))),
@@ -285,7 +285,7 @@ pub fn exec(g: &Global, o: &ExecOpts) -> Result<i32> {
 /// command line and flags applied on top (runc's rules: `--env` adds to and overrides
 /// the container's environment; `--cap` adds to the bounding, effective and permitted
 /// sets; `--additional-gids` adds to the groups).
-fn build_process(o: &ExecOpts, config: &Spec) -> Result<Process> {
+fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
     if let Some(path) = &o.process {
         let data = std::fs::read(path).ctx(|| format!("read --process {}", path.display()))?;
         let p: Process = serde_json::from_slice(&data).map_err(|e| {

@@ -1,25 +1,36 @@
-//! hull: an OCI runtime, a drop-in replacement for runc.
+//! hull-runtime: the runtime library of hull, an OCI runtime and drop-in replacement for
+//! runc. The binary (`cli/`) maps runc's command line onto [`options`] and calls the
+//! operations here; this crate never sees the command line's types.
 //!
-//! Module map (one concern of the runtime-spec each):
-//! - [`cli`]: runc-compatible command line; [`logging`]: `--log`/`--log-format`.
+//! Module map (one concern of the runtime-spec each; docs/architecture.md draws the layers):
+//! - [`options`]: what each operation is asked to do; [`logging`]: `--log`/`--log-format`,
+//!   and the sink of the `log` facade the lower crates write to.
 //! - [`spec`]: loading and validating `config.json` once, up front ([`jsonpath`] names the
 //!   field of a decoding error).
 //! - [`state`]: the state store under `--root` (locking, atomic writes, status).
 //! - [`container`]: the lifecycle operations (start, run, state, kill, delete, list);
-//!   [`create`]: `create`, from the bundle to an init waiting for `start`.
+//!   [`create`]: `create`, from the bundle to an init waiting for `start`; [`exec`]: a new
+//!   process in a running container; [`cgroup_ops`]: `update`, `pause`, `resume`, `events`,
+//!   `ps` ([`update`] turns `update`'s request into resources).
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
-//! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`sched`], [`hooks`]:
-//!   the pieces of container setup; [`cgroups`], [`seccomp`]: resource control and filtering;
-//!   [`lsm`]: AppArmor/SELinux labels.
+//! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`sched`], [`hooks`],
+//!   [`tty`]: the pieces of container setup; [`lsm`]: AppArmor/SELinux labels;
+//!   [`seccomp_notify`]: handing a `SCMP_ACT_NOTIFY` listener to its agent.
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
 //! - [`placement`]: how a new container process enters its cgroup cheaply.
-//! - [`sys`]: the thin layer of raw syscalls; the only place with `unsafe` (with
-//!   [`sysbpf`], its bpf(2) sibling for the cgroup v2 device program).
+//! - [`features`]: `hull features`.
+//!
+//! The layers below, re-exported under their concern's name: [`cgroups`] (hull-cgroups: the
+//! v1/v2 drivers), [`seccomp`] (hull-seccomp: profile to BPF), [`sys`] (hull-sys: raw
+//! syscalls, the only `unsafe`).
 
-pub mod cgroups;
+pub use hull_cgroups as cgroups;
+pub use hull_seccomp as seccomp;
+pub use hull_sys as sys;
+
+pub mod cgroup_ops;
 pub mod channel;
-pub mod cli;
 pub mod container;
 pub mod create;
 pub mod devices;
@@ -33,27 +44,17 @@ pub mod logging;
 pub mod lsm;
 pub mod mountopts;
 pub mod namespaces;
+pub mod options;
 pub mod placement;
 pub mod process;
 pub mod rootfs;
 pub mod sched;
 pub mod sealed;
-pub mod seccomp;
+pub mod seccomp_notify;
 pub mod spec;
 pub mod state;
-pub mod sys;
-pub mod sysbpf;
 pub mod tty;
+pub mod update;
 
 /// The runtime-spec version hull implements.
 pub const OCI_VERSION: &str = "1.2.0";
-
-/// `hull --version` output after the program name, in runc's layout: dockerd parses the
-/// `<name> version <v>` and `commit:` lines (`docker info`), and warns on anything else.
-pub const VERSION_STRING: &str = concat!(
-    "version ",
-    env!("CARGO_PKG_VERSION"),
-    "\ncommit: v",
-    env!("CARGO_PKG_VERSION"),
-    "\nspec: 1.2.0"
-);

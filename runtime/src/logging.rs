@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::cli::Global;
+use crate::options::LogOptions;
 
 struct Logger {
     file: Option<File>,
@@ -18,19 +18,45 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
-/// Sets up logging from the global flags. A log file that cannot be opened is not fatal
-/// (the error still reaches stderr), as with runc.
-pub fn init(g: &Global) {
-    let file = g
-        .log
+/// Sets up logging. A log file that cannot be opened is not fatal (the error still reaches
+/// stderr), as with runc. The lower crates (cgroups, seccomp) log through the `log` facade,
+/// which this module implements.
+pub fn init(o: &LogOptions) {
+    let file = o
+        .file
         .as_ref()
         .and_then(|p| OpenOptions::new().create(true).append(true).open(p).ok());
     let _ = LOGGER.set(Logger {
         file,
-        json: g.log_format == "json",
-        debug: g.debug,
+        json: o.json,
+        debug: o.debug,
         start: Instant::now(),
     });
+    if log::set_logger(&Facade).is_ok() {
+        log::set_max_level(if o.debug {
+            log::LevelFilter::Debug
+        } else {
+            log::LevelFilter::Warn
+        });
+    }
+}
+
+/// The `log` facade's sink: warnings and debug lines of the lower crates end up in the
+/// same places as the runtime's own.
+struct Facade;
+
+impl log::Log for Facade {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::max_level()
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        match r.level() {
+            log::Level::Error => error(&r.args().to_string()),
+            log::Level::Warn => warn(&r.args().to_string()),
+            _ => debug(|| r.args().to_string()),
+        }
+    }
+    fn flush(&self) {}
 }
 
 /// The `--log` file's descriptor: hull's own, never one to pass to a container.

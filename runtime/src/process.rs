@@ -430,7 +430,7 @@ pub fn launch(l: &Launch, preserve_fds: u32, own: &[RawFd]) -> Error {
     if let Some(prog) = &l.seccomp {
         // As late as possible, after no_new_privs: the filter then covers only the program.
         if let Err(e) = prog.install() {
-            return e;
+            return e.into();
         }
     }
     exec(&l.path, &l.args, &l.env)

@@ -109,6 +109,7 @@ fn parse_error(raw: &[u8], cfg: &Path, e: serde_json::Error) -> Error {
     // A wrongly typed resource value gets an error naming its field.
     // Otherwise the field the decoder stopped in (`process.rlimits[1].type`).
     crate::cgroups::validate::explain_json(raw)
+        .map(Error::from)
         .or_else(|| {
             crate::jsonpath::at(raw, e.line(), e.column())
                 .filter(|_| e.is_data())

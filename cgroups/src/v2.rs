@@ -160,7 +160,7 @@ impl CgroupManager for V2 {
             Ok(fsutil::kv(&self.dir, "cgroup.events", "frozen") == Some(want))
         })?;
         if !done {
-            return Err(Error::container(format!(
+            return Err(Error::msg(format!(
                 "cgroup {} did not become {} within 10s",
                 self.dir.display(),
                 if frozen { "frozen" } else { "thawed" }
@@ -194,14 +194,14 @@ impl CgroupManager for V2 {
         let rel = match (m.len(), m.get("")) {
             (1, Some(r)) => r,
             _ => {
-                return Err(Error::container(
+                return Err(Error::msg(
                     "--cgroup: cgroup v2 takes a single path without a controller prefix",
                 ))
             }
         };
         let dir = self.dir.join(rel.trim_start_matches('/'));
         if !dir.is_dir() {
-            return Err(Error::container(format!(
+            return Err(Error::msg(format!(
                 "--cgroup {rel}: sub-cgroup {} does not exist",
                 dir.display()
             )));

@@ -1,4 +1,4 @@
-//! Seccomp (config-linux.md "Seccomp"): compiles `linux.seccomp` into classic BPF with a
+//! hull-seccomp: seccomp (config-linux.md "Seccomp"): compiles `linux.seccomp` into classic BPF with a
 //! generator of hull's own, and loads it as late as the profile allows.
 //!
 //! Why not `seccompiler` (or libseccomp): seccompiler has no `SCMP_ACT_NOTIFY` and builds
@@ -10,13 +10,16 @@
 //! names to numbers with tables generated from the kernel headers (`hack/gen-syscalls.py`).
 //! docs/seccomp.md describes the layout, the ENOSYS stub and the notify protocol.
 //!
+//! It knows no container: the runtime library hands the listener fd of `SCMP_ACT_NOTIFY` to
+//! the agent (`seccomp_notify` there).
+//!
 //! `compile` runs early (in `create`/`exec`, before anything is cloned) so that a bad profile
 //! is a config error naming the field; `Program::install` runs in the container process.
 
 pub mod arch;
 pub mod bpf;
 pub mod compile;
-pub mod notify;
+mod error;
 mod syscalls;
 
 use std::os::fd::OwnedFd;
@@ -24,7 +27,7 @@ use std::path::PathBuf;
 
 use oci_spec::runtime::LinuxSeccomp;
 
-use crate::error::{Error, Result};
+pub use error::{Error, Result};
 
 /// A compiled, ready-to-load seccomp filter.
 #[derive(Debug, Clone)]
@@ -62,15 +65,13 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Program> {
     // and podman's defaults name a dozen this kernel lacks), and podman gives hull no --log,
     // so a warning would reach the user's terminal on every container start.
     for w in &c.unknown {
-        crate::logging::debug(|| w.clone());
+        log::debug!("{w}");
     }
-    crate::logging::debug(|| {
-        format!(
-            "seccomp: {} BPF instructions, filter flags {:#x}",
-            c.filter.len(),
-            c.flags
-        )
-    });
+    log::debug!(
+        "seccomp: {} BPF instructions, filter flags {:#x}",
+        c.filter.len(),
+        c.flags
+    );
     let listener = (c.flags & compile::FLAG_NEW_LISTENER != 0).then(|| Listener {
         path: seccomp.listener_path().clone().unwrap_or_default(),
         metadata: seccomp.listener_metadata().clone(),
@@ -86,13 +87,13 @@ impl Program {
     /// Loads the filter into the calling thread (TSYNC: and its siblings). Returns the
     /// user-notification listener fd when the profile uses `SCMP_ACT_NOTIFY`.
     pub fn install(&self) -> Result<Option<OwnedFd>> {
-        let mut r = crate::sys::seccomp_set_mode_filter(self.flags, &self.filter);
+        let mut r = hull_sys::seccomp_set_mode_filter(self.flags, &self.filter);
         let wait_kill = compile::FLAG_WAIT_KILLABLE_RECV;
         if self.flags & wait_kill != 0
             && r.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::EINVAL)
         {
             // Kernels before 5.19 lack it; libseccomp drops it there too.
-            r = crate::sys::seccomp_set_mode_filter(self.flags & !wait_kill, &self.filter);
+            r = hull_sys::seccomp_set_mode_filter(self.flags & !wait_kill, &self.filter);
         }
         r.map_err(|e| {
             let hint = match e.raw_os_error() {

@@ -15,8 +15,8 @@ use nix::sys::socket::{
 };
 use oci_spec::runtime::{ContainerProcessState, ContainerState, State, SECCOMP_FD_NAME};
 
-use super::Listener;
 use crate::error::{Context, Error, Result};
+use crate::seccomp::Listener;
 
 /// Sends `fd` with the process `pid` and container `state` to the agent.
 pub fn send(l: &Listener, pid: i32, state: State, fd: OwnedFd) -> Result<()> {

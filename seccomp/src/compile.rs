@@ -18,7 +18,7 @@ use oci_spec::runtime::{
 
 use super::arch::{Abi, X32_SYSCALL_BIT};
 use super::bpf::{Asm, Cmp, Label, SockFilter, To};
-use crate::error::{Error, Result};
+use crate::{Error, Result};
 
 pub const RET_KILL_PROCESS: u32 = 0x8000_0000;
 pub const RET_KILL_THREAD: u32 = 0x0000_0000;
@@ -130,9 +130,9 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Compiled> {
         match Abi::from_spec(*a) {
             Some(abi) if !abis.contains(&abi) => abis.push(abi),
             Some(_) => {}
-            None => crate::logging::debug(|| {
-                format!("seccomp: {a:?} can never occur on an x86_64 kernel; left out")
-            }),
+            None => {
+                log::debug!("seccomp: {a:?} can never occur on an x86_64 kernel; left out")
+            }
         }
     }
     abis.sort();

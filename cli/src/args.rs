@@ -1,11 +1,15 @@
 //! The command line, flag for flag what runc accepts: engines (containerd's shim, dockerd,
 //! podman's conmon) build these argument lists themselves, so any difference is a bug.
+//! Each flag set is mapped onto the library's own option type (`hull_runtime::options`);
+//! nothing of clap crosses into the library.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-
-use crate::{container, logging};
+use hull_runtime::options::{
+    CreateOptions, ExecOptions, LogOptions, RunOptions, RuntimeOptions, UpdateOptions,
+};
+use hull_runtime::{cgroup_ops, container, logging};
 
 /// Global flags, accepted before the subcommand (and after it, which runc also tolerates).
 #[derive(Args, Debug, Clone)]
@@ -34,7 +38,7 @@ pub struct Global {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "hull", version = crate::VERSION_STRING, about = "A fast, safe OCI container runtime", disable_help_subcommand = true, disable_version_flag = true)]
+#[command(name = "hull", version = VERSION_STRING, about = "A fast, safe OCI container runtime", disable_help_subcommand = true, disable_version_flag = true)]
 struct Cli {
     /// Print the version (runc's `-v, --version`).
     #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
@@ -132,7 +136,7 @@ pub struct ExecOpts {
 }
 
 /// `update` flags (runc's); values are applied on top of `--resources`.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct UpdateOpts {
     /// runtime-spec `linux.resources` JSON file, or `-` for stdin.
     #[arg(short = 'r', long)]
@@ -241,6 +245,111 @@ enum Command {
     },
 }
 
+/// `hull --version` output after the program name, in runc's layout: dockerd parses the
+/// `<name> version <v>` and `commit:` lines (`docker info`), and warns on anything else.
+pub const VERSION_STRING: &str = concat!(
+    "version ",
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: v",
+    env!("CARGO_PKG_VERSION"),
+    "\nspec: 1.2.0"
+);
+
+impl Global {
+    fn runtime_options(&self) -> RuntimeOptions {
+        RuntimeOptions {
+            root: self.root.clone(),
+            systemd_cgroup: self.systemd_cgroup,
+        }
+    }
+    fn log_options(&self) -> LogOptions {
+        LogOptions {
+            file: self.log.clone(),
+            json: self.log_format == "json",
+            debug: self.debug,
+        }
+    }
+}
+
+impl CreateOpts {
+    fn options(&self) -> CreateOptions {
+        CreateOptions {
+            id: self.id.clone(),
+            bundle: self.bundle.clone(),
+            console_socket: self.console_socket.clone(),
+            pidfd_socket: self.pidfd_socket.clone(),
+            pid_file: self.pid_file.clone(),
+            no_pivot: self.no_pivot,
+            no_new_keyring: self.no_new_keyring,
+            preserve_fds: self.preserve_fds,
+        }
+    }
+}
+
+impl RunOpts {
+    fn options(&self) -> RunOptions {
+        RunOptions {
+            create: self.create.options(),
+            detach: self.detach,
+            keep: self.keep,
+            no_subreaper: self.no_subreaper,
+        }
+    }
+}
+
+impl ExecOpts {
+    fn options(self) -> ExecOptions {
+        ExecOptions {
+            id: self.id,
+            command: self.command,
+            console_socket: self.console_socket,
+            pidfd_socket: self.pidfd_socket,
+            cwd: self.cwd,
+            env: self.env,
+            tty: self.tty,
+            user: self.user,
+            additional_gids: self.additional_gids,
+            process: self.process,
+            detach: self.detach,
+            pid_file: self.pid_file,
+            process_label: self.process_label,
+            apparmor: self.apparmor,
+            no_new_privs: self.no_new_privs,
+            cap: self.cap,
+            preserve_fds: self.preserve_fds,
+            cgroup: self.cgroup,
+            ignore_paused: self.ignore_paused,
+        }
+    }
+}
+
+impl UpdateOpts {
+    fn options(self) -> UpdateOptions {
+        UpdateOptions {
+            id: self.id,
+            resources: self.resources,
+            blkio_weight: self.blkio_weight,
+            cpu_period: self.cpu_period,
+            cpu_quota: self.cpu_quota,
+            cpu_burst: self.cpu_burst,
+            cpu_rt_period: self.cpu_rt_period,
+            cpu_rt_runtime: self.cpu_rt_runtime,
+            cpu_share: self.cpu_share,
+            cpu_idle: self.cpu_idle,
+            cpuset_cpus: self.cpuset_cpus,
+            cpuset_mems: self.cpuset_mems,
+            kernel_memory: self.kernel_memory,
+            kernel_memory_tcp: self.kernel_memory_tcp,
+            memory: self.memory,
+            memory_reservation: self.memory_reservation,
+            memory_swap: self.memory_swap,
+            pids_limit: self.pids_limit,
+            l3_cache_schema: self.l3_cache_schema,
+            mem_bw_schema: self.mem_bw_schema,
+        }
+    }
+}
+
 /// Parses the arguments, runs the command, and returns the process exit code.
 /// Errors are printed to stderr (one line, like runc) and written to `--log`.
 pub fn main() -> i32 {
@@ -252,45 +361,45 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    logging::init(&cli.global);
-    crate::sys::default_sigchld();
+    logging::init(&cli.global.log_options());
+    hull_sys::default_sigchld();
     // Commands that run container code first make sure hull's own binary is out of reach.
     if matches!(
         cli.cmd,
         Command::Create(_) | Command::Run(_) | Command::Exec(_)
     ) {
-        if let Err(e) = crate::sealed::ensure() {
+        if let Err(e) = hull_runtime::sealed::ensure() {
             logging::error(&e.to_string());
             return 1;
         }
     }
-    let g = &cli.global;
+    let g = &cli.global.runtime_options();
     let res = match cli.cmd {
-        Command::Create(o) => container::create(g, &o),
+        Command::Create(o) => container::create(g, &o.options()),
         Command::Start { id } => container::start(g, &id),
-        Command::Run(o) => container::run(g, &o),
+        Command::Run(o) => container::run(g, &o.options()),
         Command::State { id } => container::state(g, &id),
         Command::Kill { all, id, signal } => container::kill(g, &id, signal.as_deref(), all),
         Command::Delete { force, id } => container::delete(g, &id, force),
         Command::Spec { bundle, rootless } => {
-            crate::spec::write_default(&bundle, rootless).map(|_| 0)
+            hull_runtime::spec::write_default(&bundle, rootless).map(|_| 0)
         }
-        Command::Features => crate::features::print().map(|_| 0),
+        Command::Features => hull_runtime::features::print().map(|_| 0),
         Command::List { format, quiet } => container::list(g, &format, quiet),
-        Command::Exec(o) => crate::exec::exec(g, &o),
-        Command::Update(o) => crate::cgroups::cli::update(g, &o),
-        Command::Pause { id } => crate::cgroups::cli::pause(g, &id),
-        Command::Resume { id } => crate::cgroups::cli::resume(g, &id),
+        Command::Exec(o) => hull_runtime::exec::exec(g, &o.options()),
+        Command::Update(o) => cgroup_ops::update(g, &o.options()),
+        Command::Pause { id } => cgroup_ops::pause(g, &id),
+        Command::Resume { id } => cgroup_ops::resume(g, &id),
         Command::Events {
             interval,
             stats,
             id,
-        } => crate::cgroups::cli::events(g, &id, &interval, stats),
+        } => cgroup_ops::events(g, &id, &interval, stats),
         Command::Ps {
             format,
             id,
             ps_args,
-        } => crate::cgroups::cli::ps(g, &id, &format, &ps_args),
+        } => cgroup_ops::ps(g, &id, &format, &ps_args),
     };
     match res {
         Ok(code) => code,

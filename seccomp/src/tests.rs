@@ -18,7 +18,7 @@ fn build(v: serde_json::Value) -> Compiled {
 
 fn field_of(v: serde_json::Value) -> String {
     match compile(&profile(v)) {
-        Err(crate::error::Error::Config { field, .. }) => field,
+        Err(crate::Error::Config { field, .. }) => field,
         other => format!("unexpected {other:?}"),
     }
 }
@@ -430,7 +430,7 @@ fn the_kernel_agrees() {
     match unsafe { nix::unistd::fork() }.expect("fork") {
         nix::unistd::ForkResult::Child => {
             let code = (|| {
-                crate::sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ok()?;
+                hull_sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ok()?;
                 p.install().ok()?;
                 let call = |nr: libc::c_long, a0: libc::c_long| {
                     // SAFETY: raw syscalls with integer arguments (clone3 with a null
@@ -444,7 +444,7 @@ fn the_kernel_agrees() {
                 Some(if ok { 0 } else { 2 })
             })()
             .unwrap_or(3);
-            crate::sys::exit_now(code)
+            hull_sys::exit_now(code)
         }
         nix::unistd::ForkResult::Parent { child } => {
             let st = nix::sys::wait::waitpid(child, None).expect("wait");
@@ -457,7 +457,7 @@ fn the_kernel_agrees() {
 #[test]
 fn dockers_default_profile() {
     let f: serde_json::Value = serde_json::from_str(include_str!(
-        "../../../spec-tests/fixtures/docker-20.10-default.json"
+        "../../spec-tests/fixtures/docker-20.10-default.json"
     ))
     .expect("fixture");
     let c = build(f["linux.seccomp"].clone());
@@ -516,7 +516,7 @@ fn the_kernel_reports_all_three_abis_to_the_filter() {
     match unsafe { nix::unistd::fork() }.expect("fork") {
         nix::unistd::ForkResult::Child => {
             let code = (|| {
-                crate::sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ok()?;
+                hull_sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).ok()?;
                 p.install().ok()?;
                 let call = |nr: libc::c_long| {
                     // SAFETY: raw no-argument syscalls; errno is this thread's.
@@ -541,7 +541,7 @@ fn the_kernel_reports_all_three_abis_to_the_filter() {
                 Some(bad)
             })()
             .unwrap_or(64);
-            crate::sys::exit_now(code)
+            hull_sys::exit_now(code)
         }
         nix::unistd::ForkResult::Parent { child } => {
             let st = nix::sys::wait::waitpid(child, None).expect("wait");

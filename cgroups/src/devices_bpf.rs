@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use super::devices::{DevType, Rule};
 use crate::error::{Context, Result};
-use crate::sysbpf::{self, Insn};
+use hull_sys::bpf::{self as sysbpf, Insn};
 
 // Opcodes (linux/bpf.h, linux/bpf_common.h).
 const LDX_MEM_W: u8 = 0x61; // BPF_LDX | BPF_MEM | BPF_W
@@ -136,7 +136,7 @@ fn run(p: &[Insn], typ: u32, major: u32, minor: u32, access: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cgroups::devices::*;
+    use crate::devices::*;
 
     #[test]
     fn program_matches_reference_semantics() {

@@ -100,14 +100,14 @@ pub fn parse_sub(values: &[String]) -> Result<std::collections::BTreeMap<String,
             Ok(SpecPath::Absolute(a)) => a,
             Ok(SpecPath::Relative(r)) => format!("/{r}"),
             Err(_) => {
-                return Err(Error::container(format!(
+                return Err(Error::msg(format!(
                     "--cgroup {v:?}: not a sub-cgroup path (relative to the container's cgroup, no \"..\")"
                 )))
             }
         };
         for c in ctrls.split(',') {
             if m.insert(c.to_string(), clean.clone()).is_some() {
-                return Err(Error::container(format!(
+                return Err(Error::msg(format!(
                     "--cgroup {v:?}: controller {c:?} given twice"
                 )));
             }

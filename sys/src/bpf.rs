@@ -1,5 +1,5 @@
 //! The bpf(2) calls the cgroup v2 device controller needs (load, attach, query, detach a
-//! `BPF_PROG_TYPE_CGROUP_DEVICE` program). A thin sibling of [`crate::sys`]: every
+//! `BPF_PROG_TYPE_CGROUP_DEVICE` program). Part of the syscall layer: every
 //! `unsafe` block has a SAFETY note; callers get safe functions over fds.
 
 use std::io;

@@ -150,7 +150,7 @@ impl V1 {
         self.dirs
             .get("freezer")
             .map(PathBuf::as_path)
-            .ok_or_else(|| Error::container("the freezer cgroup controller is not available"))
+            .ok_or_else(|| Error::msg("the freezer cgroup controller is not available"))
     }
 }
 
@@ -182,7 +182,7 @@ impl CgroupManager for V1 {
                 // The hybrid unified tree only groups the processes; where it is not ours to
                 // write (read-only, delegated elsewhere) the container goes without it.
                 Err(e) if self.dirs.get("") == Some(&dir) => {
-                    crate::logging::warn(&format!("cgroup v2 (hybrid) membership skipped: {e}"));
+                    log::warn!("cgroup v2 (hybrid) membership skipped: {e}");
                     self.dirs.remove("");
                 }
                 Err(e) => return Err(e),
@@ -226,7 +226,7 @@ impl CgroupManager for V1 {
             Ok(fsutil::read(d, "freezer.state")? == want)
         })?;
         if !done {
-            return Err(Error::container(format!(
+            return Err(Error::msg(format!(
                 "cgroup {} did not become {want} within 10s",
                 d.display()
             )));
@@ -269,7 +269,7 @@ impl CgroupManager for V1 {
             .keys()
             .find(|c| !c.is_empty() && !self.dirs.contains_key(*c))
         {
-            return Err(Error::container(format!(
+            return Err(Error::msg(format!(
                 "--cgroup {c}: no such cgroup controller on this host"
             )));
         }
@@ -285,7 +285,7 @@ impl CgroupManager for V1 {
         }
         for t in targets.values() {
             if !t.is_dir() {
-                return Err(Error::container(format!(
+                return Err(Error::msg(format!(
                     "--cgroup: sub-cgroup {} does not exist",
                     t.display()
                 )));

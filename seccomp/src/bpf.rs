@@ -3,15 +3,8 @@
 //! instructions its 8-bit offset can reach. Plus an interpreter, so the unit tests can run
 //! generated programs against any `seccomp_data` (including other ABIs than the host's).
 
-/// One `struct sock_filter`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SockFilter {
-    pub code: u16,
-    pub jt: u8,
-    pub jf: u8,
-    pub k: u32,
-}
+/// One `struct sock_filter` (defined by the syscall layer, which loads it).
+pub use hull_sys::SockFilter;
 
 const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const ALU_AND_K: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K

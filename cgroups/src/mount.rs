@@ -15,7 +15,7 @@ use std::path::Path;
 
 use super::{probe, Host};
 use crate::error::{Context, Result};
-use crate::sys;
+use hull_sys as sys;
 
 const BASE: u64 = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
 

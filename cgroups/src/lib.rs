@@ -1,4 +1,4 @@
-//! Cgroups: one [`CgroupManager`] interface, a v1 driver ([`v1`]) and a v2 driver ([`v2`]),
+//! hull-cgroups: one [`CgroupManager`] interface, a v1 driver ([`v1`]) and a v2 driver ([`v2`]),
 //! chosen by probing the host (docs/cgroups.md):
 //! - `/sys/fs/cgroup` is cgroup2: the v2 driver.
 //! - otherwise the v1 driver over every mounted v1 hierarchy; on a hybrid host (a cgroup2
@@ -9,17 +9,16 @@
 //! [`new_manager`], applies resources and places the init in it; later commands rebuild it
 //! from the [`CgroupState`] persisted in the container's state file with [`load_manager`].
 
-pub mod cli;
 pub mod convert;
 pub mod devices;
 pub mod devices_bpf;
+mod error;
 mod fsutil;
 pub mod mount;
 pub mod path;
 mod resources_v1;
 mod resources_v2;
 mod stats;
-pub mod update;
 mod v1;
 mod v2;
 pub mod validate;
@@ -31,7 +30,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{LinuxDevice, LinuxResources};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+pub use error::{Context, Error, Result};
 
 /// The cgroup filesystem root on every host hull supports.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -144,7 +143,7 @@ pub fn probe() -> Result<Host> {
     }
     let hierarchies = v1::hierarchies()?;
     if hierarchies.is_empty() {
-        return Err(Error::container(format!(
+        return Err(Error::msg(format!(
             "no cgroup hierarchy is mounted under {CGROUP_ROOT}"
         )));
     }
@@ -178,7 +177,7 @@ pub fn load_manager(state: &CgroupState) -> Result<Box<dyn CgroupManager>> {
     match state.mode.as_str() {
         "v2" => Ok(Box::new(v2::V2::load(state)?)),
         "v1" => Ok(Box::new(v1::V1::load(state))),
-        m => Err(Error::container(format!(
+        m => Err(Error::msg(format!(
             "state: unknown cgroup mode {m:?} (container created by another hull version?)"
         ))),
     }

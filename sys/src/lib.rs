@@ -1,6 +1,7 @@
-//! The thin layer of raw syscalls that neither `nix` nor `std` wrap (or wrap too narrowly).
-//! Every `unsafe` block in the core runtime lives here, each with a SAFETY note; callers get
-//! safe functions that take and return owned/borrowed fds and `io::Result`.
+//! hull-sys: the syscall layer. The raw syscalls that neither `nix` nor `std` wrap (or wrap too
+//! narrowly), and [`bpf`] for the cgroup v2 device program. Every `unsafe` block of hull lives in
+//! this crate, each with a SAFETY note; callers get safe functions over owned/borrowed fds and
+//! `io::Result`. It depends on nothing of hull's.
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
@@ -17,6 +18,19 @@ fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
 
 fn cstr(s: &str) -> io::Result<CString> {
     CString::new(s).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+pub mod bpf;
+
+/// One classic-BPF instruction, the kernel's `struct sock_filter` (hull-seccomp assembles
+/// them; [`seccomp_set_mode_filter`] loads them).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SockFilter {
+    pub code: u16,
+    pub jt: u8,
+    pub jf: u8,
+    pub k: u32,
 }
 
 /// Takes an exclusive flock(2) on `f`, blocking until it is free.
@@ -558,10 +572,7 @@ pub fn dup2(from: BorrowedFd<'_>, to: RawFd) -> io::Result<()> {
 /// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog): loads a classic-BPF filter into the calling
 /// thread. Returns the user-notification listener when `flags` asks for one
 /// (SECCOMP_FILTER_FLAG_NEW_LISTENER).
-pub fn seccomp_set_mode_filter(
-    flags: u32,
-    filter: &[crate::seccomp::bpf::SockFilter],
-) -> io::Result<Option<OwnedFd>> {
+pub fn seccomp_set_mode_filter(flags: u32, filter: &[SockFilter]) -> io::Result<Option<OwnedFd>> {
     const SECCOMP_SET_MODE_FILTER: libc::c_long = 1;
     const NEW_LISTENER: u32 = 8;
     let insns: Vec<libc::sock_filter> = filter

@@ -4,9 +4,9 @@
 use oci_spec::runtime::LinuxResources;
 use serde_json::{json, Map, Value};
 
-use super::convert::parse_ram;
-use crate::cli::UpdateOpts;
+use crate::cgroups::convert::parse_ram;
 use crate::error::{Error, Result};
+use crate::options::UpdateOptions;
 
 fn ram(flag: &str, v: &Option<String>) -> Result<Option<i64>> {
     v.as_deref()
@@ -23,7 +23,7 @@ fn put(obj: &mut Map<String, Value>, section: &str, key: &str, v: Value) {
 /// The resources an update asks for. As runc: with `--resources` (a file, or `-` for
 /// stdin) the document is used and the value flags are ignored.
 pub fn requested(
-    o: &UpdateOpts,
+    o: &UpdateOptions,
     stdin: impl FnOnce() -> std::io::Result<String>,
 ) -> Result<LinuxResources> {
     if o.l3_cache_schema.is_some() || o.mem_bw_schema.is_some() {
@@ -40,9 +40,11 @@ pub fn requested(
         };
         return serde_json::from_str(&text).map_err(|e| {
             let raw = format!(r#"{{"linux":{{"resources":{text}}}}}"#);
-            super::validate::explain_json(raw.as_bytes()).unwrap_or_else(|| {
-                Error::container(format!("--resources {src}: invalid JSON: {e}"))
-            })
+            crate::cgroups::validate::explain_json(raw.as_bytes())
+                .map(Error::from)
+                .unwrap_or_else(|| {
+                    Error::container(format!("--resources {src}: invalid JSON: {e}"))
+                })
         });
     }
     let mut r = Map::new();
@@ -113,8 +115,8 @@ pub fn merge(old: Option<&LinuxResources>, new: &LinuxResources) -> Result<Linux
 mod tests {
     use super::*;
 
-    fn opts() -> UpdateOpts {
-        UpdateOpts {
+    fn opts() -> UpdateOptions {
+        UpdateOptions {
             id: "x".into(),
             ..Default::default()
         }
@@ -122,7 +124,7 @@ mod tests {
 
     #[test]
     fn flags_like_runc() {
-        let o = UpdateOpts {
+        let o = UpdateOptions {
             memory: Some("64m".into()),
             memory_swap: Some("-1".into()),
             cpu_quota: Some(50_000),
@@ -144,7 +146,7 @@ mod tests {
         assert_eq!(r.pids().map(|p| p.limit()), Some(20));
         assert_eq!(r.block_io().as_ref().and_then(|b| b.weight()), Some(300));
         assert!(r.hugepage_limits().is_none());
-        let bad = UpdateOpts {
+        let bad = UpdateOptions {
             memory: Some("12q".into()),
             ..opts()
         };
@@ -153,7 +155,7 @@ mod tests {
 
     #[test]
     fn resources_document_wins_over_flags() {
-        let o = UpdateOpts {
+        let o = UpdateOptions {
             resources: Some("-".into()),
             memory: Some("1g".into()),
             ..opts()

@@ -6,21 +6,25 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{load_manager, update, CgroupManager};
-use crate::cli::{Global, UpdateOpts};
+use crate::cgroups::{load_manager, CgroupManager};
 use crate::container::open_container;
 use crate::error::{Error, Result};
+use crate::options::{RuntimeOptions, UpdateOptions};
 use crate::state::{self, ContainerDir, Persisted, Status};
+use crate::update;
 
 fn manager(st: &Persisted) -> Result<Box<dyn CgroupManager>> {
     let c = st
         .cgroup
         .as_ref()
         .ok_or_else(|| Error::container(format!("container {} has no cgroup", st.id)))?;
-    load_manager(c)
+    Ok(load_manager(c)?)
 }
 
-fn open(g: &Global, id: &str) -> Result<(ContainerDir, Persisted, Status, Box<dyn CgroupManager>)> {
+fn open(
+    g: &RuntimeOptions,
+    id: &str,
+) -> Result<(ContainerDir, Persisted, Status, Box<dyn CgroupManager>)> {
     let (dir, st, status) = open_container(g, id)?;
     let m = manager(&st)?;
     Ok((dir, st, status, m))
@@ -28,7 +32,7 @@ fn open(g: &Global, id: &str) -> Result<(ContainerDir, Persisted, Status, Box<dy
 
 /// `hull update`: applies the requested limits live and records them in the saved config,
 /// so that later updates (and their derived values, like v2 swap) build on them.
-pub fn update(g: &Global, o: &UpdateOpts) -> Result<i32> {
+pub fn update(g: &RuntimeOptions, o: &UpdateOptions) -> Result<i32> {
     let (dir, _st, status, m) = open(g, &o.id)?;
     if status == Status::Stopped {
         return Err(Error::container("cannot update a stopped container"));
@@ -50,19 +54,19 @@ pub fn update(g: &Global, o: &UpdateOpts) -> Result<i32> {
 }
 
 /// `hull pause`: freezes every process and waits until the kernel reports it frozen.
-pub fn pause(g: &Global, id: &str) -> Result<i32> {
+pub fn pause(g: &RuntimeOptions, id: &str) -> Result<i32> {
     let (_dir, _st, status, m) = open(g, id)?;
     match status {
-        Status::Running | Status::Created => m.set_frozen(true).map(|_| 0),
+        Status::Running | Status::Created => Ok(m.set_frozen(true).map(|_| 0)?),
         _ => Err(Error::container("container not running")),
     }
 }
 
 /// `hull resume`.
-pub fn resume(g: &Global, id: &str) -> Result<i32> {
+pub fn resume(g: &RuntimeOptions, id: &str) -> Result<i32> {
     let (_dir, _st, status, m) = open(g, id)?;
     match status {
-        Status::Paused => m.set_frozen(false).map(|_| 0),
+        Status::Paused => Ok(m.set_frozen(false).map(|_| 0)?),
         _ => Err(Error::container("container not paused")),
     }
 }
@@ -113,7 +117,7 @@ fn emit(out: &mut impl Write, v: &serde_json::Value) -> Result<()> {
 /// `hull events`: with `--stats`, one stats event; otherwise a stats event every
 /// `--interval` and an `oom` event whenever the OOM killer strikes in the container,
 /// until the container stops.
-pub fn events(g: &Global, id: &str, interval: &str, stats: bool) -> Result<i32> {
+pub fn events(g: &RuntimeOptions, id: &str, interval: &str, stats: bool) -> Result<i32> {
     let every = parse_duration(interval)?;
     let (dir, st, status, m) = open(g, id)?;
     if status == Status::Stopped {
@@ -158,7 +162,7 @@ fn pid_index(header: &str) -> Option<usize> {
 
 /// `hull ps`: `json` prints the host pids; `table` runs the host's `ps` (default `-ef`)
 /// and keeps the header and the container's lines, as runc does.
-pub fn ps(g: &Global, id: &str, format: &str, args: &[String]) -> Result<i32> {
+pub fn ps(g: &RuntimeOptions, id: &str, format: &str, args: &[String]) -> Result<i32> {
     let (_dir, _st, _status, m) = open(g, id)?;
     let pids = m.pids()?;
     match format {
