@@ -62,7 +62,11 @@ impl Address {
         if out.is_empty() {
             return Err(err(format!(
                 "no unix:path= or unix:abstract= entry (skipped: {})",
-                if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") }
+                if skipped.is_empty() {
+                    "none".to_string()
+                } else {
+                    skipped.join(", ")
+                }
             )));
         }
         Ok(out)
@@ -141,7 +145,10 @@ pub(crate) fn connect(addr: &Address, timeout: Duration) -> Result<UnixStream> {
     if name.len() + extra_nul > sa.sun_path.len() {
         return Err(Error::io(
             ctx(),
-            io::Error::new(io::ErrorKind::InvalidInput, "socket path too long for sun_path"),
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "socket path too long for sun_path",
+            ),
         ));
     }
     for (dst, src) in sa.sun_path.iter_mut().zip(&name) {
@@ -193,15 +200,25 @@ mod tests {
             Address::parse_list("unix:path=/a%20b;unix:path=/c").unwrap(),
             vec![Address::Path("/a b".into()), Address::Path("/c".into())]
         );
-        for bad in ["", "tcp:host=x", "unix:tmpdir=/tmp", "nocolon", "unix:path=/a%zz", "unix:path"] {
+        for bad in [
+            "",
+            "tcp:host=x",
+            "unix:tmpdir=/tmp",
+            "nocolon",
+            "unix:path=/a%zz",
+            "unix:path",
+        ] {
             assert!(Address::parse_list(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn connect_errors_are_reported() {
-        let e = connect(&Address::Path("/nonexistent/hull-dbus-test".into()), Duration::from_secs(1))
-            .unwrap_err();
+        let e = connect(
+            &Address::Path("/nonexistent/hull-dbus-test".into()),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/hull-dbus-test"), "{e}");
         let long = Address::Path(PathBuf::from(format!("/{}", "x".repeat(200))));
         assert!(connect(&long, Duration::from_secs(1)).is_err());

@@ -164,7 +164,11 @@ impl Connection {
         let dl = Deadline::after(self.timeout, "the D-Bus authentication reply".into());
         // SAFETY: geteuid(2) cannot fail and has no preconditions.
         let uid = unsafe { libc::geteuid() };
-        let hex: String = uid.to_string().bytes().map(|b| format!("{b:02x}")).collect();
+        let hex: String = uid
+            .to_string()
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let mut out = format!("\0AUTH EXTERNAL {hex}\r\nBEGIN\r\n").into_bytes();
         let mut hello_serial = None;
         if bus {

@@ -5,6 +5,7 @@
 pub mod address;
 pub mod conn;
 pub mod error;
+pub mod gvariant;
 pub mod marshal;
 pub mod message;
 pub mod value;

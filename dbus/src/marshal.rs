@@ -174,7 +174,9 @@ impl Encoder {
         }
         let len = self.buf.len() - start;
         if len > MAX_ARRAY_LEN {
-            return Err(Error::encode(format!("array of {len} bytes exceeds 64 MiB")));
+            return Err(Error::encode(format!(
+                "array of {len} bytes exceeds 64 MiB"
+            )));
         }
         // len <= 64 MiB fits in u32.
         self.buf[len_at..len_at + 4].copy_from_slice(&(len as u32).to_le_bytes());
@@ -288,8 +290,8 @@ impl<'a> Decoder<'a> {
         if self.take(1)? != [0] {
             return Err(Error::malformed("signature is not NUL-terminated"));
         }
-        let s = std::str::from_utf8(bytes)
-            .map_err(|_| Error::malformed("signature is not ASCII"))?;
+        let s =
+            std::str::from_utf8(bytes).map_err(|_| Error::malformed("signature is not ASCII"))?;
         validate_signature(s).map_err(Error::malformed)?;
         Ok(s.to_string())
     }
@@ -373,7 +375,9 @@ impl<'a> Decoder<'a> {
     fn array(&mut self, elem: &str) -> Result<Value> {
         let len = self.u32()? as usize;
         if len > MAX_ARRAY_LEN {
-            return Err(Error::malformed(format!("array of {len} bytes exceeds 64 MiB")));
+            return Err(Error::malformed(format!(
+                "array of {len} bytes exceeds 64 MiB"
+            )));
         }
         let Some(&first) = elem.as_bytes().first() else {
             return Err(Error::malformed("array without element type"));
@@ -387,7 +391,9 @@ impl<'a> Decoder<'a> {
         let mut items = Vec::new();
         // Every element is at least one byte, so this loop ends.
         if first == b'{' {
-            let key = elem.get(1..2).ok_or_else(|| Error::malformed("bad dict type"))?;
+            let key = elem
+                .get(1..2)
+                .ok_or_else(|| Error::malformed("bad dict type"))?;
             let val = elem
                 .get(2..elem.len() - 1)
                 .ok_or_else(|| Error::malformed("bad dict type"))?;
@@ -406,7 +412,9 @@ impl<'a> Decoder<'a> {
             }
         }
         if self.pos != end {
-            return Err(Error::malformed("array element runs past the array's length"));
+            return Err(Error::malformed(
+                "array element runs past the array's length",
+            ));
         }
         Ok(Value::Array(elem.to_string(), items))
     }

@@ -34,12 +34,30 @@ fn sample_values() -> Vec<Value> {
         Value::from("héllo"),
         Value::object_path("/org/freedesktop/systemd1/unit/x_2escope"),
         Value::Signature("a(sv)".into()),
-        Value::array("(sv)", vec![prop("Delegate", true), prop("PIDs", Value::array("u", vec![1u32.into(), 2u32.into()]))]),
+        Value::array(
+            "(sv)",
+            vec![
+                prop("Delegate", true),
+                prop("PIDs", Value::array("u", vec![1u32.into(), 2u32.into()])),
+            ],
+        ),
         Value::array("(sa(sv))", vec![]),
-        Value::array("{sv}", vec![Value::DictEntry(Box::new("k".into()), Box::new(Value::variant(3u64)))]),
+        Value::array(
+            "{sv}",
+            vec![Value::DictEntry(
+                Box::new("k".into()),
+                Box::new(Value::variant(3u64)),
+            )],
+        ),
         Value::Struct(vec![Value::Byte(1), Value::Struct(vec![Value::UInt64(2)])]),
         Value::variant(Value::variant(Value::array("ay", vec![]))),
-        Value::array("ay", vec![Value::array("y", vec![Value::Byte(1)]), Value::array("y", vec![])]),
+        Value::array(
+            "ay",
+            vec![
+                Value::array("y", vec![Value::Byte(1)]),
+                Value::array("y", vec![]),
+            ],
+        ),
     ]
 }
 
@@ -85,14 +103,20 @@ fn empty_array_keeps_element_padding() {
     // An empty `as` needs no padding beyond the length.
     let (b, _) = encode_body(&[Value::array("s", vec![])]).unwrap();
     assert_eq!(b, [0, 0, 0, 0]);
-    assert_eq!(decode_body(&b, "as").unwrap(), vec![Value::array("s", vec![])]);
+    assert_eq!(
+        decode_body(&b, "as").unwrap(),
+        vec![Value::array("s", vec![])]
+    );
 }
 
 #[test]
 fn big_endian_input() {
     let b = [0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
     let mut d = Decoder::new(&b, true);
-    assert_eq!(d.get_all("ut").unwrap(), vec![Value::UInt32(5), Value::UInt64(9)]);
+    assert_eq!(
+        d.get_all("ut").unwrap(),
+        vec![Value::UInt32(5), Value::UInt64(9)]
+    );
 }
 
 #[test]
@@ -122,17 +146,17 @@ fn encode_rejects_invalid_values() {
 #[test]
 fn decode_rejects_invalid_input() {
     let cases: &[(&[u8], &str)] = &[
-        (&[2, 0, 0, 0], "b"),                          // boolean 2
-        (&[1, 0, 0, 0, b'a', 1], "s"),                 // missing NUL
-        (&[1, 0, 0, 0, 0, 0], "s"),                    // NUL inside
-        (&[2, 0, 0, 0, 0xff, 0xfe, 0], "s"),           // not UTF-8
-        (&[1, 0, 0, 0, b'x', 0], "o"),                 // bad object path
-        (&[1, b'z', 0], "g"),                          // bad signature
-        (&[2, b's', b's', 0, 0], "v"),                 // variant of two types
-        (&[0xff, 0xff, 0xff, 0xff], "ay"),             // huge array
-        (&[8, 0, 0, 0, 1], "ay"),                      // array past the end
-        (&[3, 0, 0, 0, 0, 0, 0, 0], "ai"),             // element overruns array
-        (&[1, 0, 0, 0, 0], "u"),                       // trailing bytes
+        (&[2, 0, 0, 0], "b"),                // boolean 2
+        (&[1, 0, 0, 0, b'a', 1], "s"),       // missing NUL
+        (&[1, 0, 0, 0, 0, 0], "s"),          // NUL inside
+        (&[2, 0, 0, 0, 0xff, 0xfe, 0], "s"), // not UTF-8
+        (&[1, 0, 0, 0, b'x', 0], "o"),       // bad object path
+        (&[1, b'z', 0], "g"),                // bad signature
+        (&[2, b's', b's', 0, 0], "v"),       // variant of two types
+        (&[0xff, 0xff, 0xff, 0xff], "ay"),   // huge array
+        (&[8, 0, 0, 0, 1], "ay"),            // array past the end
+        (&[3, 0, 0, 0, 0, 0, 0, 0], "ai"),   // element overruns array
+        (&[1, 0, 0, 0, 0], "u"),             // trailing bytes
         (&[], "y"),
     ];
     for (b, sig) in cases {

@@ -245,7 +245,8 @@ impl Message {
                 Some([Value::Byte(c), Value::Variant(v)]) => (*c, &**v),
                 _ => return Err(Error::malformed("header field is not (yv)")),
             };
-            let wrong = || Error::malformed(format!("header field {code} has type {}", v.signature()));
+            let wrong =
+                || Error::malformed(format!("header field {code} has type {}", v.signature()));
             let string = |want: fn(&Value) -> bool| -> Result<String> {
                 match v.as_str() {
                     Some(s) if want(v) => Ok(s.to_string()),
@@ -324,7 +325,9 @@ pub fn frame_len(head: &[u8]) -> Result<usize> {
     }
     let total = align_up(FIXED_HEADER_LEN + fields_len, 8) + body_len;
     if total > MAX_MESSAGE_LEN {
-        return Err(Error::malformed(format!("message of {total} bytes exceeds 128 MiB")));
+        return Err(Error::malformed(format!(
+            "message of {total} bytes exceeds 128 MiB"
+        )));
     }
     Ok(total)
 }

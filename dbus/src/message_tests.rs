@@ -41,13 +41,17 @@ fn hello_bytes() {
 
 #[test]
 fn round_trip_with_body() {
-    let mut m = Message::signal("/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "JobRemoved")
-        .with_body(vec![
-            Value::UInt32(42),
-            Value::object_path("/org/freedesktop/systemd1/job/42"),
-            Value::from("x.scope"),
-            Value::from("done"),
-        ]);
+    let mut m = Message::signal(
+        "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager",
+        "JobRemoved",
+    )
+    .with_body(vec![
+        Value::UInt32(42),
+        Value::object_path("/org/freedesktop/systemd1/job/42"),
+        Value::from("x.scope"),
+        Value::from("done"),
+    ]);
     m.serial = 7;
     m.sender = Some(":1.0".into());
     let b = m.encode().unwrap();
@@ -116,7 +120,10 @@ fn rejects_bad_headers() {
 #[test]
 fn truncated_and_mutated_messages_never_panic() {
     let mut m = Message::signal("/a", "b.c", "D").with_body(vec![
-        Value::array("(sv)", vec![Value::Struct(vec!["k".into(), Value::variant(1u64)])]),
+        Value::array(
+            "(sv)",
+            vec![Value::Struct(vec!["k".into(), Value::variant(1u64)])],
+        ),
         Value::from("tail"),
     ]);
     m.serial = 3;

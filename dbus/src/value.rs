@@ -287,7 +287,9 @@ pub(crate) fn validate_single(sig: &str) -> Result<(), String> {
     }
     match split_first(sig)? {
         (_, "") => Ok(()),
-        (_, rest) => Err(format!("{sig:?} is more than one complete type (extra {rest:?})")),
+        (_, rest) => Err(format!(
+            "{sig:?} is more than one complete type (extra {rest:?})"
+        )),
     }
 }
 
@@ -326,8 +328,16 @@ mod tests {
 
     #[test]
     fn signature_grammar() {
-        for ok in ["", "s", "ssa(sv)a(sa(sv))", "a{sv}", "a{oa{sa{sv}}}", "uoss", "aay", "(i(ii))"]
-        {
+        for ok in [
+            "",
+            "s",
+            "ssa(sv)a(sa(sv))",
+            "a{sv}",
+            "a{oa{sa{sv}}}",
+            "uoss",
+            "aay",
+            "(i(ii))",
+        ] {
             assert_eq!(validate_signature(ok), Ok(()), "{ok}");
         }
         for bad in [

@@ -106,7 +106,10 @@ fn daemon(listen: Listen) -> Option<Daemon> {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
             panic!("dbus-daemon exited before listening: {status}\n{log}");
         }
-        assert!(start.elapsed() < T, "dbus-daemon did not listen within {T:?}");
+        assert!(
+            start.elapsed() < T,
+            "dbus-daemon did not listen within {T:?}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -121,7 +124,9 @@ fn strings(v: &Value) -> Vec<String> {
 
 #[test]
 fn hello_list_names_and_get_id() {
-    let Some(d) = daemon(Listen::Path) else { return };
+    let Some(d) = daemon(Listen::Path) else {
+        return;
+    };
     let mut c = Connection::open_bus(&d.address, T).unwrap();
     let me = c.unique_name().unwrap().to_string();
     assert!(me.starts_with(':'), "{me}");
@@ -130,7 +135,10 @@ fn hello_list_names_and_get_id() {
     let names = c.bus_call("ListNames", vec![]).unwrap();
     assert_eq!(names.len(), 1);
     let names = strings(&names[0]);
-    assert!(names.contains(&"org.freedesktop.DBus".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"org.freedesktop.DBus".to_string()),
+        "{names:?}"
+    );
     assert!(names.contains(&me), "{names:?}");
 
     // Both the bus id and the listener's GUID from the SASL OK line are 32 hex digits
@@ -144,20 +152,36 @@ fn hello_list_names_and_get_id() {
 
 #[test]
 fn error_replies_carry_the_dbus_name() {
-    let Some(d) = daemon(Listen::Path) else { return };
+    let Some(d) = daemon(Listen::Path) else {
+        return;
+    };
     let mut c = Connection::open_bus(&d.address, T).unwrap();
     let e = c.bus_call("NoSuchMethod", vec![]).unwrap_err();
-    assert_eq!(e.dbus_name(), Some("org.freedesktop.DBus.Error.UnknownMethod"), "{e}");
-    assert!(e.to_string().starts_with("org.freedesktop.DBus.Error.UnknownMethod: "), "{e}");
+    assert_eq!(
+        e.dbus_name(),
+        Some("org.freedesktop.DBus.Error.UnknownMethod"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("org.freedesktop.DBus.Error.UnknownMethod: "),
+        "{e}"
+    );
 
     let e = c
         .call_method("org.example.Nobody", "/x", "org.example.I", "M", vec![])
         .unwrap_err();
-    assert_eq!(e.dbus_name(), Some("org.freedesktop.DBus.Error.ServiceUnknown"), "{e}");
+    assert_eq!(
+        e.dbus_name(),
+        Some("org.freedesktop.DBus.Error.ServiceUnknown"),
+        "{e}"
+    );
     assert!(!e.is_no_such_unit());
 
     // Wrong argument types are refused by the daemon, with an error, not a hang.
-    let e = c.bus_call("GetNameOwner", vec![Value::UInt32(1)]).unwrap_err();
+    let e = c
+        .bus_call("GetNameOwner", vec![Value::UInt32(1)])
+        .unwrap_err();
     assert!(e.dbus_name().is_some(), "{e}");
 
     // The connection is still usable after errors.
@@ -169,7 +193,9 @@ fn error_replies_carry_the_dbus_name() {
 
 #[test]
 fn signal_from_another_connection() {
-    let Some(d) = daemon(Listen::Path) else { return };
+    let Some(d) = daemon(Listen::Path) else {
+        return;
+    };
     let mut rx = Connection::open_bus(&d.address, T).unwrap();
     let mut tx = Connection::open_bus(&d.address, T).unwrap();
     rx.add_match("type='signal',interface='org.example.Test',member='Ping'")
@@ -211,9 +237,12 @@ fn signal_from_another_connection() {
 
 #[test]
 fn signals_arriving_during_a_call_are_queued() {
-    let Some(d) = daemon(Listen::Path) else { return };
+    let Some(d) = daemon(Listen::Path) else {
+        return;
+    };
     let mut c = Connection::open_bus(&d.address, T).unwrap();
-    c.add_match("type='signal',interface='org.example.Self'").unwrap();
+    c.add_match("type='signal',interface='org.example.Self'")
+        .unwrap();
     // The daemon handles one connection's messages in order, so our own signal is routed
     // back to us before the reply to the call that follows it: it must be queued during the
     // call and still be there for the wait.
@@ -230,7 +259,9 @@ fn signals_arriving_during_a_call_are_queued() {
 
 #[test]
 fn abstract_address_and_address_lists() {
-    let Some(d) = daemon(Listen::Abstract) else { return };
+    let Some(d) = daemon(Listen::Abstract) else {
+        return;
+    };
     // Unusable entries before the usable one are skipped.
     let list = format!("tcp:host=localhost,port=1;unix:tmpdir=/tmp;{}", d.address);
     let mut c = Connection::open_bus(&list, T).unwrap();
@@ -240,7 +271,9 @@ fn abstract_address_and_address_lists() {
 
 #[test]
 fn peer_to_peer_handshake_sends_no_hello() {
-    let Some(d) = daemon(Listen::Path) else { return };
+    let Some(d) = daemon(Listen::Path) else {
+        return;
+    };
     // The daemon would answer a Hello, so the absence of a unique name shows none was sent;
     // the SASL part is the same one systemd's private socket speaks.
     let c = Connection::open_peer(&d.address, T).unwrap();
