@@ -9,6 +9,8 @@
 //! [`new_manager`], applies resources and places the init in it; later commands rebuild it
 //! from the [`CgroupState`] persisted in the container's state file with [`load_manager`].
 
+#![forbid(unsafe_code)]
+
 pub mod convert;
 pub mod devices;
 pub mod devices_bpf;

@@ -26,7 +26,7 @@
 //! init died; the parent reports its wait status. docs/handoff.md has the full story.
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
     recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
@@ -130,8 +130,7 @@ impl Channel {
                     for c in m.cmsgs().ctx(|| "receive on init sync channel")? {
                         if let ControlMessageOwned::ScmRights(fds) = c {
                             for f in fds {
-                                // SAFETY: SCM_RIGHTS gave us a new fd that nobody else owns.
-                                let owned = unsafe { OwnedFd::from_raw_fd(f) };
+                                let owned = crate::sys::adopt_scm_rights_fd(f);
                                 fd.get_or_insert(owned);
                             }
                         }

@@ -4,7 +4,7 @@
 //! ([`CreateGuard`]).
 
 use std::fs::{self, File};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use nix::sys::signal::Signal;
@@ -26,6 +26,15 @@ struct CreateGuard {
     dir: Option<ContainerDir>,
     cgroup: Option<Box<dyn CgroupManager>>,
     pid: Option<i32>,
+}
+
+impl CreateGuard {
+    /// The cgroup made in phase `cgroup`.
+    fn cgroup(&self) -> Result<&dyn CgroupManager> {
+        self.cgroup
+            .as_deref()
+            .ok_or_else(|| Error::container("cgroup manager missing"))
+    }
 }
 
 impl Drop for CreateGuard {
@@ -75,13 +84,72 @@ pub fn create(g: &RuntimeOptions, o: &CreateOptions) -> Result<i32> {
 }
 
 /// Creates the container; returns the init's pid and, when `relay` allows a terminal
-/// without a console socket (foreground `run`), the pty master to relay.
+/// without a console socket (foreground `run`), the pty master to relay. One function per
+/// phase, named as `--debug` names them; [`CreateGuard`] undoes what a failed phase leaves.
 pub(crate) fn create_inner(
     g: &RuntimeOptions,
     o: &CreateOptions,
     relay: bool,
 ) -> Result<(i32, Option<OwnedFd>)> {
     let mut ph = Phases::start();
+    let Parsed {
+        bundle,
+        init,
+        relay_end,
+    } = parse(o, relay)?;
+    ph.end("parse");
+    let mut guard = CreateGuard {
+        dir: None,
+        cgroup: None,
+        pid: None,
+    };
+    let fifo = make_state_dir(g, &o.id, &mut guard)?;
+    ph.end("state dir");
+    make_cgroup(g, &o.id, &bundle, &mut guard)?;
+    ph.end("cgroup");
+    let placement = Placement::prepare(guard.cgroup()?, &init)?;
+    let (pid, chan) = clone_init(o, &bundle, init, fifo, &guard, &placement)?;
+    guard.pid = Some(pid);
+    ph.end("clone");
+    attach(pid, &bundle, guard.cgroup()?, &placement)?;
+    ph.end("cgroup attach, id maps");
+    drive_init(&o.id, &bundle, pid, &chan, &placement, &mut ph)?;
+    ph.end("init (Ready)");
+    let master = relay_end
+        .map(|r| crate::tty::recv_fd(r.as_fd()))
+        .transpose()?;
+    save_state(g, o, &bundle, pid, &guard)?;
+    // Success: the container exists now; nothing to undo.
+    guard.pid = None;
+    guard.cgroup = None;
+    guard.dir = None;
+    ph.end("save state");
+    Ok((pid, master))
+}
+
+/// What the `parse` phase makes of the bundle and the options before anything exists on
+/// the host: the validated spec, and what the init will need of it.
+struct Parsed {
+    bundle: spec::Bundle,
+    init: InitParts,
+    /// Our end of the terminal relay (foreground `run` without a console socket).
+    relay_end: Option<OwnedFd>,
+}
+
+/// The parts of [`init::InitArgs`] that are computed up front and moved into the init.
+struct InitParts {
+    console: Option<crate::tty::Console>,
+    console_size: Option<(u16, u16)>,
+    caps: process::CapSets,
+    seccomp: Option<crate::seccomp::Program>,
+    /// `process.noNewPrivileges`: decides when the filter is loaded.
+    no_new_privs: bool,
+    preserve_fds: u32,
+    extra_env: Vec<String>,
+}
+
+/// Phase `parse`: reads and validates the bundle, compiles seccomp, checks the fds to pass.
+fn parse(o: &CreateOptions, relay: bool) -> Result<Parsed> {
     state::validate_id(&o.id)?;
     let bundle = spec::load(&o.bundle)?;
     let p = bundle
@@ -110,90 +178,134 @@ pub(crate) fn create_inner(
             .map(|b| (b.height() as u16, b.width() as u16)),
     );
     let caps = process::CapSets::new(p.capabilities().as_ref())?;
-    let linux = bundle.spec.linux().clone().unwrap_or_default();
-    let seccomp = linux
-        .seccomp()
+    let seccomp = bundle
+        .spec
+        .linux()
         .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
         .map(crate::seccomp::compile)
         .transpose()?;
     let (preserve_fds, extra_env) = passed_fds(o.preserve_fds)?;
-    ph.end("parse");
+    Ok(Parsed {
+        init: InitParts {
+            console,
+            console_size,
+            caps,
+            seccomp,
+            no_new_privs: p.no_new_privileges().unwrap_or(false),
+            preserve_fds,
+            extra_env,
+        },
+        bundle,
+        relay_end,
+    })
+}
 
-    let mut guard = CreateGuard {
-        dir: Some(ContainerDir::create(&g.root, &o.id)?),
-        cgroup: None,
-        pid: None,
-    };
-    let dir = guard
-        .dir
-        .as_ref()
-        .map(|d| d.dir.clone())
-        .unwrap_or_default();
-    let fifo_path = dir.join(state::EXEC_FIFO);
+/// Phase `state dir`: claims the id and makes the exec fifo the init will wait on.
+fn make_state_dir(g: &RuntimeOptions, id: &str, guard: &mut CreateGuard) -> Result<OwnedFd> {
+    let dir = ContainerDir::create(&g.root, id)?;
+    let fifo_path = dir.dir.join(state::EXEC_FIFO);
+    guard.dir = Some(dir);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
         .ctx(|| format!("mkfifo {}", fifo_path.display()))?;
     // O_RDWR never blocks on a fifo; the init's later read blocks until `start` writes.
-    let fifo: OwnedFd = File::options()
+    Ok(File::options()
         .read(true)
         .write(true)
         .open(&fifo_path)
         .ctx(|| format!("open {}", fifo_path.display()))?
-        .into();
+        .into())
+}
 
-    ph.end("state dir");
-    let mut cg = cgroups::new_manager(linux.cgroups_path().as_deref(), &o.id, g.systemd_cgroup)?;
+/// Phase `cgroup`: makes the container's cgroup and applies `linux.resources`.
+fn make_cgroup(
+    g: &RuntimeOptions,
+    id: &str,
+    bundle: &spec::Bundle,
+    guard: &mut CreateGuard,
+) -> Result<()> {
+    let linux = bundle.spec.linux().clone().unwrap_or_default();
+    let mut cg = cgroups::new_manager(linux.cgroups_path().as_deref(), id, g.systemd_cgroup)?;
     let created = cg.create(
         linux.resources().as_ref(),
         linux.devices().as_deref().unwrap_or_default(),
     );
+    // Whatever was made is the guard's to remove, even when applying resources failed.
     guard.cgroup = Some(cg);
-    created?;
-    ph.end("cgroup");
+    Ok(created?)
+}
 
+/// How the init enters its cgroup, and what the parent must remember of the seccomp
+/// profile once the compiled program has moved into the init.
+struct Placement {
+    /// v1: the init moves itself in (and is cloned into a hybrid host's unified cgroup),
+    /// which skips the kernel's grace-period wait of a placement from outside (placement.rs).
+    self_join: Option<crate::placement::SelfJoin>,
+    /// The directory fd for `clone3(CLONE_INTO_CGROUP)`, if any.
+    cg_fd: Option<RawFd>,
+    listener: Option<crate::seccomp::Listener>,
+    /// Added to the error when the init dies during setup under a filter loaded early.
+    seccomp_hint: &'static str,
+}
+
+impl Placement {
+    fn prepare(cg: &dyn CgroupManager, init: &InitParts) -> Result<Placement> {
+        let self_join = crate::placement::SelfJoin::prepare(cg)?;
+        let cg_fd = match &self_join {
+            Some(j) => j.clone_into(),
+            None => cg.clone_into_fd().map(|f| f.as_raw_fd()),
+        };
+        // A filter loaded during setup can block the init's own reporting (sendmsg, write).
+        let seccomp_hint = match &init.seccomp {
+            Some(s) if s.stage(init.no_new_privs) != crate::seccomp::Stage::BeforeExec => {
+                "; linux.seccomp is loaded during setup here: does the profile allow what the \
+                 init still does (sendmsg, read, write, setresuid, capset, execve)?"
+            }
+            _ => "",
+        };
+        Ok(Placement {
+            self_join,
+            cg_fd,
+            listener: init.seccomp.as_ref().and_then(|s| s.listener().cloned()),
+            seccomp_hint,
+        })
+    }
+}
+
+/// Phase `clone`: clones the init into its new namespaces (through a helper that joins
+/// the ones given by path first) and returns its pid and the parent's end of the channel.
+fn clone_init(
+    o: &CreateOptions,
+    bundle: &spec::Bundle,
+    init: InitParts,
+    fifo: OwnedFd,
+    guard: &CreateGuard,
+    placement: &Placement,
+) -> Result<(i32, channel::Channel)> {
     let ns = &bundle.namespaces;
     let joins = ns.open_joins()?;
     let (parent_chan, child_chan) = channel::pair()?;
-    let cg_ref = guard
-        .cgroup
-        .as_ref()
-        .ok_or_else(|| Error::container("cgroup manager missing"))?;
-    // v1: the init moves itself in (and is cloned into a hybrid host's unified cgroup),
-    // which skips the kernel's grace-period wait of a placement from outside (placement.rs).
-    let self_join = crate::placement::SelfJoin::prepare(cg_ref.as_ref())?;
-    let cg_fd = match &self_join {
-        Some(j) => j.clone_into(),
-        None => cg_ref.clone_into_fd().map(|f| f.as_raw_fd()),
-    };
-    let listener = seccomp.as_ref().and_then(|s| s.listener().cloned());
-    // A filter loaded during setup can block the init's own reporting (sendmsg, write).
-    let nnp = p.no_new_privileges().unwrap_or(false);
-    let seccomp_hint = match &seccomp {
-        Some(s) if s.stage(nnp) != crate::seccomp::Stage::BeforeExec => {
-            "; linux.seccomp is loaded during setup here: does the profile allow what the init \
-             still does (sendmsg, read, write, setresuid, capset, execve)?"
-        }
-        _ => "",
-    };
     let flags = ns.clone_flags().bits() as u64;
+    let cg_fd = placement.cg_fd;
     let close_first = vec![
         guard.dir.as_ref().map_or(-1, |d| d.lock_fd()),
         parent_chan.raw_fd(),
     ];
     let init_args = |chan| init::InitArgs {
-        bundle: &bundle,
+        bundle,
         id: &o.id,
         chan,
         fifo,
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,
-        preserve_fds,
-        extra_env,
-        caps,
-        seccomp,
+        preserve_fds: init.preserve_fds,
+        extra_env: init.extra_env,
+        caps: init.caps,
+        seccomp: init.seccomp,
         close_first,
-        console,
-        console_size,
-        cgroup_join: self_join.as_ref(),
+        console: init.console,
+        console_size: init.console_size,
+        cgroup_join: placement.self_join.as_ref(),
     };
 
     // Inherited by the clone: the init is non-dumpable from its first instant, so a container
@@ -236,12 +348,18 @@ pub(crate) fn create_inner(
             Some(helper) => parent_chan.helper_pid(helper, "namespace helper")?,
         }
     };
-    guard.pid = Some(pid);
-    drop(child_chan);
-    ph.end("clone");
+    Ok((pid, parent_chan))
+}
 
-    if ns.creates(T::User) {
-        write_id_maps(pid, &linux)?;
+/// Phase `cgroup attach, id maps`: what the parent does for the init from the host side.
+fn attach(
+    pid: i32,
+    bundle: &spec::Bundle,
+    cg: &dyn CgroupManager,
+    placement: &Placement,
+) -> Result<()> {
+    if bundle.namespaces.creates(T::User) {
+        write_id_maps(pid, &bundle.spec.linux().clone().unwrap_or_default())?;
     }
     // From the host, as runc does: an init in a new user namespace can neither open its
     // oom_score_adj (EACCES) nor lower it (CAP_SYS_RESOURCE of the host's namespace).
@@ -261,19 +379,31 @@ pub(crate) fn create_inner(
         )
         .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
     }
-    if self_join.is_none() && cg_fd.is_none() {
-        cg_ref.add_process(pid)?;
+    if placement.self_join.is_none() && placement.cg_fd.is_none() {
+        cg.add_process(pid)?;
     }
-    ph.end("cgroup attach, id maps");
-    parent_chan.send(&Msg::Continue)?;
+    Ok(())
+}
+
+/// Phase `init (Ready)`: lets the init go on and serves its requests (hooks, the seccomp
+/// listener, its phase timings) until it reports Ready or fails (docs/handoff.md).
+fn drive_init(
+    id: &str,
+    bundle: &spec::Bundle,
+    pid: i32,
+    chan: &channel::Channel,
+    placement: &Placement,
+    ph: &mut Phases,
+) -> Result<()> {
+    chan.send(&Msg::Continue)?;
     let hooks = bundle.spec.hooks().clone().unwrap_or_default();
     loop {
-        let (msg, fd) = match parent_chan.recv_fd()? {
+        let (msg, fd) = match chan.recv_fd()? {
             Some((m, fd)) => (Some(m), fd),
             None => (None, None),
         };
         match msg {
-            Some(Msg::Ready) => break,
+            Some(Msg::Ready) => return Ok(()),
             Some(Msg::Phases(p)) => {
                 ph.mark("init");
                 ph.done
@@ -282,19 +412,19 @@ pub(crate) fn create_inner(
             }
             Some(Msg::SeccompListener) => {
                 let st = crate::seccomp_notify::state(
-                    &o.id,
+                    id,
                     oci_spec::runtime::ContainerState::Creating,
                     pid,
                     &bundle.dir,
                     bundle.spec.annotations().clone().unwrap_or_default(),
                 );
-                crate::seccomp_notify::deliver(listener.as_ref(), fd, pid, st)?;
+                crate::seccomp_notify::deliver(placement.listener.as_ref(), fd, pid, st)?;
             }
             Some(Msg::RunHooks) => {
-                let st = state_for_hooks(&o.id, "creating", pid, &bundle.dir, &bundle.spec);
+                let st = state_for_hooks(id, "creating", pid, &bundle.dir, &bundle.spec);
                 hooks::run("prestart", hooks.prestart().as_ref(), &st)?;
                 hooks::run("createRuntime", hooks.create_runtime().as_ref(), &st)?;
-                parent_chan.send(&Msg::HooksDone)?;
+                chan.send(&Msg::HooksDone)?;
             }
             Some(Msg::Error(e)) => return Err(Error::Init(e)),
             Some(m) => return Err(Error::container(format!("sync channel: unexpected {m:?}"))),
@@ -302,16 +432,21 @@ pub(crate) fn create_inner(
                 return Err(Error::Init(format!(
                     "container init exited during setup ({}){}",
                     describe_exit(pid),
-                    seccomp_hint
+                    placement.seccomp_hint
                 )))
             }
         }
     }
-    ph.end("init (Ready)");
-    let master = relay_end
-        .map(|r| crate::tty::recv_fd(r.as_fd()))
-        .transpose()?;
+}
 
+/// Phase `save state`: config.json and state.json into the state dir, then the pid file.
+fn save_state(
+    g: &RuntimeOptions,
+    o: &CreateOptions,
+    bundle: &spec::Bundle,
+    pid: i32,
+    guard: &CreateGuard,
+) -> Result<()> {
     let (_, pid_start) = state::proc_stat(pid)
         .ok_or_else(|| Error::container(format!("container init {pid} vanished")))?;
     let persisted = Persisted {
@@ -323,7 +458,7 @@ pub(crate) fn create_inner(
         created: logging::rfc3339_now(),
         owner: String::new(),
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
-        cgroup: Some(cg_ref.state()),
+        cgroup: Some(guard.cgroup()?.state()),
         systemd_cgroup: g.systemd_cgroup,
         no_new_keyring: o.no_new_keyring,
     };
@@ -336,12 +471,7 @@ pub(crate) fn create_inner(
     if let Some(pf) = &o.pid_file {
         state::write_atomic(pf, pid.to_string().as_bytes())?;
     }
-    // Success: the container exists now; nothing to undo.
-    guard.pid = None;
-    guard.cgroup = None;
-    guard.dir = None;
-    ph.end("save state");
-    Ok((pid, master))
+    Ok(())
 }
 
 /// The fds from 3 up that pass to the container: `LISTEN_FDS` (systemd socket activation,

@@ -1,7 +1,7 @@
 //! The container's init: everything between `clone3` and `execve`, in the container's new
-//! namespaces. It is a fork of `hull create` (no re-exec of the binary, so the host binary is
-//! never reachable through /proc/<pid>/exe of a process that runs container code: the
-//! init is made non-dumpable until the final `execve`, which is CVE-2019-5736's vector).
+//! namespaces. It is a fork of `hull create`, which itself runs from the sealed read-only
+//! copy of hull (sealed.rs); the init is also non-dumpable until the final `execve`, so
+//! /proc/<pid>/exe (CVE-2019-5736's vector) is out of the container's reach either way.
 //!
 //! The order follows runtime-spec runtime.md and runc; the sync points are in `channel.rs`.
 
@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::fcntl::OFlag;
-use oci_spec::runtime::{LinuxNamespaceType as T, Process, Spec};
+use oci_spec::runtime::{Linux, LinuxNamespaceType as T, Process, Spec};
 
 use crate::channel::{Channel, Msg};
 use crate::error::{Context, Error, Result};
@@ -73,12 +73,39 @@ fn spec_process(spec: &Spec) -> Result<&Process> {
         .ok_or_else(|| Error::config("process", "missing"))
 }
 
+/// From clone to Ready: one function per phase, named as `--debug` reports them.
 fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
     let mut ph = Phases::start();
     let spec = &a.bundle.spec;
-    let ns = &a.bundle.namespaces;
     let p = spec_process(spec)?;
     let linux = spec.linux().clone().unwrap_or_default();
+    enter(a, &mut ph)?;
+    let (procfs, userns) = namespaces(a, &linux, &mut ph)?;
+    let devnull = rootfs::open_host_devnull()?;
+    let mut rfs = rootfs::prepare(
+        &a.bundle.rootfs,
+        &a.bundle.dir,
+        linux.rootfs_propagation().as_deref(),
+    )?;
+    rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
+    ph.mark("namespaces");
+    rfs.mount_all(spec.mounts().as_deref().unwrap_or(&[]), userns)?;
+    ph.mark("mounts");
+    run_create_hooks(a)?;
+    ph.mark("hooks");
+    let cwd = devices_and_masks(&rfs, &linux, p, devnull.as_fd(), userns)?;
+    ph.mark("devices, masks");
+    pivot(a, &rfs, &linux)?;
+    drop(devnull);
+    ph.mark("pivot");
+    let launch = prepare_process(a, p, &linux, procfs, userns, cwd)?;
+    ph.mark("process");
+    Ok((launch, ph))
+}
+
+/// Phases `cgroup join` and `wait for parent`: the init's first steps, before the parent
+/// has written its id maps and placed it.
+fn enter(a: &InitArgs<'_>, ph: &mut Phases) -> Result<()> {
     // Die with the parent until the container is created, so a killed `create` leaves nothing.
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64).ctx(|| "prctl(PR_SET_PDEATHSIG)")?;
     // Until execve the init holds host resources: keep /proc/self/* (exe, fds) out of reach
@@ -92,6 +119,14 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
     }
     a.chan.expect(&Msg::Continue)?;
     ph.mark("wait for parent");
+    Ok(())
+}
+
+/// Phase `namespaces` (with the rootfs preparation that follows): the cgroup and time
+/// namespaces, root of the user namespace. Returns the host's procfs, opened before any
+/// mount can hide it, and whether the container has a user namespace.
+fn namespaces(a: &InitArgs<'_>, linux: &Linux, ph: &mut Phases) -> Result<(OwnedFd, bool)> {
+    let ns = &a.bundle.namespaces;
     if ns.creates(T::Cgroup) {
         nix::sched::unshare(crate::namespaces::flag(T::Cgroup))
             .ctx(|| "unshare cgroup namespace")?;
@@ -112,7 +147,7 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let procfs = open_host_procfs()?;
     if ns.creates(T::Time) {
-        time_namespace(procfs.as_fd(), &linux)?;
+        time_namespace(procfs.as_fd(), linux)?;
         // The offsets just moved our CLOCK_MONOTONIC: this phase's time is unknowable.
         ph.rebase();
     }
@@ -122,17 +157,13 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
             "a mount namespace is required",
         ));
     }
-    let devnull = rootfs::open_host_devnull()?;
-    let mut rfs = rootfs::prepare(
-        &a.bundle.rootfs,
-        &a.bundle.dir,
-        linux.rootfs_propagation().as_deref(),
-    )?;
-    rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
-    ph.mark("namespaces");
-    rfs.mount_all(spec.mounts().as_deref().unwrap_or(&[]), userns)?;
-    ph.mark("mounts");
-    let hooks = spec.hooks().clone().unwrap_or_default();
+    Ok((procfs, userns))
+}
+
+/// Phase `hooks`: prestart and createRuntime (run by the parent, on request), then
+/// createContainer here.
+fn run_create_hooks(a: &InitArgs<'_>) -> Result<()> {
+    let hooks = a.bundle.spec.hooks().clone().unwrap_or_default();
     if hooks.prestart().is_some() || hooks.create_runtime().is_some() {
         a.chan.send(&Msg::RunHooks)?;
         a.chan.expect(&Msg::HooksDone)?;
@@ -143,23 +174,32 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
         "createContainer",
         hooks.create_container().as_ref(),
         &hook_state(a, "creating"),
-    )?;
-    ph.mark("hooks");
+    )
+}
+
+/// Phase `devices, masks`: device nodes, masked and read-only paths; resolves the
+/// process's cwd while the rootfs is still reachable by fd.
+fn devices_and_masks(
+    rfs: &Rootfs,
+    linux: &Linux,
+    p: &Process,
+    devnull: BorrowedFd<'_>,
+    userns: bool,
+) -> Result<OwnedFd> {
     if !rfs.dev_is_bound {
         let nodes = devices::plan(linux.devices().as_deref().unwrap_or(&[]), true)?;
         devices::create(rfs.root.as_fd(), &nodes, userns)?;
         devices::links(rfs.root.as_fd(), rfs.has_devpts)?;
     }
-    rfs.mask(
-        linux.masked_paths().as_deref().unwrap_or(&[]),
-        devnull.as_fd(),
-    )?;
+    rfs.mask(linux.masked_paths().as_deref().unwrap_or(&[]), devnull)?;
     rfs.readonly(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
-    let cwd = rootfs::resolve_create(rfs.root.as_fd(), p.cwd(), Kind::Dir)
-        .map_err(|e| with_field("process.cwd", e))?;
-    ph.mark("devices, masks");
+    rootfs::resolve_create(rfs.root.as_fd(), p.cwd(), Kind::Dir)
+        .map_err(|e| with_field("process.cwd", e))
+}
+
+/// Phase `pivot`: into the rootfs, the console, then the root's final flags.
+fn pivot(a: &InitArgs<'_>, rfs: &Rootfs, linux: &Linux) -> Result<()> {
     rfs.pivot(a.no_pivot)?;
-    drop(devnull);
     if let Some(c) = &a.console {
         let root = sys::openat2(
             nix::fcntl::AT_FDCWD,
@@ -172,20 +212,34 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
         crate::tty::setup(root.as_fd(), c, a.console_size, true)?;
     }
     Rootfs::finish(
-        spec.root()
+        a.bundle
+            .spec
+            .root()
             .as_ref()
             .and_then(|r| r.readonly())
             .unwrap_or(false),
         linux.rootfs_propagation().as_deref(),
-    )?;
-    ph.mark("pivot");
+    )
+}
+
+/// Phase `process`: hostname, domainname, loopback, sysctls, LSM labels, personality, the
+/// session keyring, then the process itself up to just before execve.
+fn prepare_process(
+    a: &InitArgs<'_>,
+    p: &Process,
+    linux: &Linux,
+    procfs: OwnedFd,
+    userns: bool,
+    cwd: OwnedFd,
+) -> Result<process::Launch> {
+    let spec = &a.bundle.spec;
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).ctx(|| format!("hostname {h:?}: sethostname"))?;
     }
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
         sys::setdomainname(d).ctx(|| format!("domainname {d:?}: setdomainname"))?;
     }
-    if ns.creates(T::Network) {
+    if a.bundle.namespaces.creates(T::Network) {
         loopback_up()?;
     }
     for (k, v) in linux.sysctl().iter().flatten() {
@@ -196,7 +250,7 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
         )
         .map_err(|e| with_field(&format!("linux.sysctl.{k}"), e))?;
     }
-    // process.oomScoreAdj is written by the parent (container.rs), from the host.
+    // process.oomScoreAdj is written by the parent (create.rs), from the host.
     crate::lsm::apply(
         procfs.as_fd(),
         p.apparmor_profile().as_deref(),
@@ -215,7 +269,7 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
             Err(e) => return Err(e).ctx(|| "join a new session keyring"),
         }
     }
-    let launch = process::prepare(
+    process::prepare(
         p,
         &a.caps,
         userns,
@@ -223,9 +277,7 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
         &a.extra_env,
         a.seccomp.as_ref(),
         &a.chan,
-    )?;
-    ph.mark("process");
-    Ok((launch, ph))
+    )
 }
 
 /// From Ready to execve: wait for `start`, run startContainer hooks, seal fds, exec.

@@ -25,6 +25,8 @@
 //! v1/v2 drivers), [`seccomp`] (hull-seccomp: profile to BPF), [`sys`] (hull-sys: raw
 //! syscalls, the only `unsafe`).
 
+#![forbid(unsafe_code)]
+
 pub use hull_cgroups as cgroups;
 pub use hull_seccomp as seccomp;
 pub use hull_sys as sys;

@@ -9,7 +9,7 @@
 //! the master over an internal socketpair and [`relay`]s it to its own terminal.
 
 use std::io::{IoSlice, IoSliceMut, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -209,8 +209,7 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd> {
     for c in msg.cmsgs().ctx(|| "receive pty master")? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel just installed this fd in our table for us.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+                return Ok(sys::adopt_scm_rights_fd(fd));
             }
         }
     }

@@ -16,6 +16,9 @@
 //! `compile` runs early (in `create`/`exec`, before anything is cloned) so that a bad profile
 //! is a config error naming the field; `Program::install` runs in the container process.
 
+// The tests fork and make raw syscalls to run filters for real; the crate itself has no unsafe.
+#![cfg_attr(not(test), forbid(unsafe_code))]
+
 pub mod arch;
 pub mod bpf;
 pub mod compile;

@@ -371,6 +371,22 @@ impl Container {
         c.spawn().expect("spawn hull run")
     }
 
+    /// Waits until the stdout of a [`Container::spawn_run`] contains `needle`: the way a
+    /// test learns that the container's program got somewhere (a shell installed its traps),
+    /// which `running` alone does not say. Fails the test after [`COMMAND_TIMEOUT`].
+    #[track_caller]
+    pub fn wait_stdout(&self, needle: &str) {
+        let t = Instant::now();
+        while !self.stdout().contains(needle) {
+            assert!(
+                t.elapsed() < COMMAND_TIMEOUT,
+                "stdout never showed {needle:?}: {:?}",
+                self.stdout()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// `hull state <id>` parsed; panics if it fails.
     pub fn state(&self) -> Value {
         let o = self.hull(&["state", &self.id]);
@@ -384,7 +400,8 @@ impl Container {
         self.state()["status"].as_str().unwrap_or("").to_string()
     }
 
-    /// Waits until the status is `want`, failing the test after 10 s. A container that does
+    /// Waits until the status is `want`, failing the test after [`COMMAND_TIMEOUT`] (a bound
+    /// for a loaded machine, not a delay: it returns as soon as the status is there). A container that does
     /// not exist yet is waited for too.
     #[track_caller]
     pub fn wait_status(&self, want: &str) {
@@ -400,7 +417,7 @@ impl Container {
                 return;
             }
             assert!(
-                t.elapsed() < Duration::from_secs(10),
+                t.elapsed() < COMMAND_TIMEOUT,
                 "status stayed {s:?}, wanted {want:?}"
             );
             std::thread::sleep(Duration::from_millis(20));

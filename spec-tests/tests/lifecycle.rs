@@ -109,8 +109,9 @@ fn run_detach_leaves_it_running() {
 #[test]
 fn kill_signal_forms() {
     // PID 1 only receives signals it handles: the shell traps each and exits with a code
-    // that says which one arrived.
-    let script = "trap 'exit 3' USR1; trap 'exit 4' INT; trap 'exit 5' TERM; \
+    // that says which one arrived. A signal sent before the traps are set is ignored, so
+    // the test waits for the shell to say so ("running" only means it was exec'd).
+    let script = "trap 'exit 3' USR1; trap 'exit 4' INT; trap 'exit 5' TERM; echo ready; \
                   while :; do sleep 0.05; done";
     for (sig, want) in [
         (Some("TERM"), 5),
@@ -121,7 +122,7 @@ fn kill_signal_forms() {
         let mut c = Container::new("killsig");
         c.sh(script);
         let mut child = c.spawn_run(&[]);
-        c.wait_status("running");
+        c.wait_stdout("ready");
         let mut args = vec!["kill", c.id.as_str()];
         args.extend(sig);
         c.hull(&args).ok();

@@ -8,6 +8,14 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+/// Takes ownership of an fd that `recvmsg` just received as SCM_RIGHTS (nix hands those
+/// out as raw numbers).
+pub fn adopt_scm_rights_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the kernel installed this fd in our table for this recvmsg; nothing else
+    // holds or will close it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
 fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
     if r < 0 {
         Err(io::Error::last_os_error())
