@@ -42,11 +42,13 @@ struct Deadline {
 
 impl Deadline {
     fn after(total: Duration, what: String) -> Self {
+        let now = Instant::now();
         Deadline {
             // An absurdly large timeout saturates instead of panicking on overflow.
-            at: Instant::now()
+            at: now
                 .checked_add(total)
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365)),
+                .or_else(|| now.checked_add(Duration::from_secs(86400 * 365)))
+                .unwrap_or(now),
             total,
             what,
         }

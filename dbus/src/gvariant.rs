@@ -141,7 +141,10 @@ impl Parser<'_> {
             c if c.is_ascii_digit() || c == b'+' || c == b'-' || c == b'.' => self.number(),
             c if c.is_ascii_alphabetic() => {
                 let start = self.i;
-                while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+                {
                     self.i += 1;
                 }
                 let word = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
@@ -193,14 +196,20 @@ impl Parser<'_> {
     fn number(&mut self) -> PResult<Node> {
         let start = self.i;
         let digits = |p: &mut Self, hex: bool| {
-            while p.peek().is_some_and(|c| c.is_ascii_digit() || (hex && c.is_ascii_hexdigit())) {
+            while p
+                .peek()
+                .is_some_and(|c| c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()))
+            {
                 p.i += 1;
             }
         };
         if matches!(self.peek(), Some(b'+' | b'-')) {
             self.i += 1;
         }
-        let hex = self.s.get(self.i..self.i + 2).is_some_and(|p| p.eq_ignore_ascii_case(b"0x"));
+        let hex = self
+            .s
+            .get(self.i..self.i + 2)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"0x"));
         if hex {
             self.i += 2;
         }
@@ -216,10 +225,15 @@ impl Parser<'_> {
             }
             digits(self, false);
         }
-        if self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+        if self
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+        {
             return Err(format!("bad number {:?}", self.rest()));
         }
-        Ok(Node::Num(String::from_utf8_lossy(&self.s[start..self.i]).into_owned()))
+        Ok(Node::Num(
+            String::from_utf8_lossy(&self.s[start..self.i]).into_owned(),
+        ))
     }
 
     /// A quoted string with GVariant/godbus escapes; the cursor is on the opening quote.
@@ -289,7 +303,10 @@ fn keyword_sig(word: &str) -> Option<&'static str> {
 }
 
 fn is_float_text(t: &str) -> bool {
-    let hex = t.trim_start_matches(['+', '-']).to_ascii_lowercase().starts_with("0x");
+    let hex = t
+        .trim_start_matches(['+', '-'])
+        .to_ascii_lowercase()
+        .starts_with("0x");
     !hex && t.contains(['.', 'e', 'E'])
 }
 
@@ -376,7 +393,9 @@ fn elem_sig(items: &[Node]) -> PResult<String> {
         })
         .collect();
     match (items.first(), nums) {
-        (None, _) => Err("cannot infer the type of an empty array; annotate it, e.g. @as []".into()),
+        (None, _) => {
+            Err("cannot infer the type of an empty array; annotate it, e.g. @as []".into())
+        }
         (Some(_), Some(nums)) => {
             let sigs: Vec<&str> = nums.iter().map(|t| default_num_sig(t)).collect();
             Ok(["d", "x", "i"]

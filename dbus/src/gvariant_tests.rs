@@ -55,46 +55,97 @@ fn untyped_numbers() {
 
 #[test]
 fn strings() {
-    assert_eq!(ok("'inactive-or-failed'"), Value::from("inactive-or-failed"));
+    assert_eq!(
+        ok("'inactive-or-failed'"),
+        Value::from("inactive-or-failed")
+    );
     assert_eq!(ok(r#""double quoted""#), Value::from("double quoted"));
     assert_eq!(ok(r#"'it\'s'"#), Value::from("it's"));
     assert_eq!(ok(r#""a \"b\"""#), Value::from("a \"b\""));
-    assert_eq!(ok(r"'tab\there\nnl \\ \u00e9 \U0001F600'"), Value::from("tab\there\nnl \\ é 😀"));
+    assert_eq!(
+        ok(r"'tab\there\nnl \\ \u00e9 \U0001F600'"),
+        Value::from("tab\there\nnl \\ é 😀")
+    );
     assert_eq!(ok("'héllo'"), Value::from("héllo"));
     assert_eq!(ok("\"it's\""), Value::from("it's"));
     assert_eq!(ok("string 'x'"), Value::from("x"));
     assert_eq!(ok("objectpath '/org/x'"), Value::object_path("/org/x"));
     assert_eq!(ok("@o '/'"), Value::object_path("/"));
     assert_eq!(ok("signature 'a(sv)'"), Value::Signature("a(sv)".into()));
-    assert_eq!(ok("b'ab'"), arr("y", vec![Value::Byte(b'a'), Value::Byte(b'b'), Value::Byte(0)]));
+    assert_eq!(
+        ok("b'ab'"),
+        arr(
+            "y",
+            vec![Value::Byte(b'a'), Value::Byte(b'b'), Value::Byte(0)]
+        )
+    );
 }
 
 #[test]
 fn arrays() {
     assert_eq!(ok("['a', 'b']"), arr("s", vec!["a".into(), "b".into()]));
-    assert_eq!(ok("[1, 2]"), arr("i", vec![Value::Int32(1), Value::Int32(2)]));
-    assert_eq!(ok("[1, 5000000000]"), arr("x", vec![Value::Int64(1), Value::Int64(5_000_000_000)]));
-    assert_eq!(ok("[1, 2.5]"), arr("d", vec![Value::Double(1.0), Value::Double(2.5)]));
+    assert_eq!(
+        ok("[1, 2]"),
+        arr("i", vec![Value::Int32(1), Value::Int32(2)])
+    );
+    assert_eq!(
+        ok("[1, 5000000000]"),
+        arr("x", vec![Value::Int64(1), Value::Int64(5_000_000_000)])
+    );
+    assert_eq!(
+        ok("[1, 2.5]"),
+        arr("d", vec![Value::Double(1.0), Value::Double(2.5)])
+    );
     assert_eq!(ok("@as []"), arr("s", vec![]));
     assert_eq!(ok("@at []"), arr("t", vec![]));
     assert_eq!(ok("@a(sv) []"), arr("(sv)", vec![]));
-    assert_eq!(ok("@at [1, 2]"), arr("t", vec![Value::UInt64(1), Value::UInt64(2)]));
+    assert_eq!(
+        ok("@at [1, 2]"),
+        arr("t", vec![Value::UInt64(1), Value::UInt64(2)])
+    );
     // A typed element types the untyped ones around it.
-    assert_eq!(ok("[1, uint64 2]"), arr("t", vec![Value::UInt64(1), Value::UInt64(2)]));
-    assert_eq!(ok("@ao ['/a', '/b']"), arr("o", vec![Value::object_path("/a"), Value::object_path("/b")]));
+    assert_eq!(
+        ok("[1, uint64 2]"),
+        arr("t", vec![Value::UInt64(1), Value::UInt64(2)])
+    );
+    assert_eq!(
+        ok("@ao ['/a', '/b']"),
+        arr(
+            "o",
+            vec![Value::object_path("/a"), Value::object_path("/b")]
+        )
+    );
     assert_eq!(
         ok("[[1], @ai []]"),
-        arr("ai", vec![arr("i", vec![Value::Int32(1)]), arr("i", vec![])])
+        arr(
+            "ai",
+            vec![arr("i", vec![Value::Int32(1)]), arr("i", vec![])]
+        )
     );
-    assert_eq!(ok("[[], [2]]"), arr("ai", vec![arr("i", vec![]), arr("i", vec![Value::Int32(2)])]));
-    assert_eq!(ok("[true,false]"), arr("b", vec![Value::Bool(true), Value::Bool(false)]));
-    assert_eq!(ok("[<1>, <'x'>]"), arr("v", vec![Value::variant(1i32), Value::variant("x")]));
+    assert_eq!(
+        ok("[[], [2]]"),
+        arr(
+            "ai",
+            vec![arr("i", vec![]), arr("i", vec![Value::Int32(2)])]
+        )
+    );
+    assert_eq!(
+        ok("[true,false]"),
+        arr("b", vec![Value::Bool(true), Value::Bool(false)])
+    );
+    assert_eq!(
+        ok("[<1>, <'x'>]"),
+        arr("v", vec![Value::variant(1i32), Value::variant("x")])
+    );
 }
 
 #[test]
 fn typed_parse() {
     assert_eq!(parse_variant_as("100", "t").unwrap(), Value::UInt64(100));
-    assert_eq!(parse_variant_as("['/a']", "ao").unwrap(), arr("o", vec![Value::object_path("/a")]));
+    assert_eq!(
+        parse_variant_as("['/a']", "ao").unwrap(),
+        arr("o", vec![Value::object_path("/a")])
+    );
     assert!(parse_variant_as("-1", "t").is_err());
     assert!(parse_variant_as("int32 1", "t").is_err());
     assert!(parse_variant_as("1", "zz").is_err());
@@ -143,7 +194,10 @@ fn errors_are_clear() {
             Err(e) => {
                 let msg = e.to_string();
                 assert!(msg.contains(want), "{text:?}: {msg} (want {want:?})");
-                assert!(msg.contains(&format!("{text:?}")), "{msg} should quote the input");
+                assert!(
+                    msg.contains(&format!("{text:?}")),
+                    "{msg} should quote the input"
+                );
             }
         }
     }
@@ -160,7 +214,15 @@ fn deep_nesting_is_an_error_not_a_crash() {
 #[test]
 fn parsed_values_encode() {
     // Whatever the parser accepts must be a valid D-Bus value of the signature it reports.
-    for text in ["uint64 100", "['a']", "@a(sv) []", "[<1>]", "b'x'", "objectpath '/x'", "[[1]]"] {
+    for text in [
+        "uint64 100",
+        "['a']",
+        "@a(sv) []",
+        "[<1>]",
+        "b'x'",
+        "objectpath '/x'",
+        "[[1]]",
+    ] {
         let v = ok(text);
         let (bytes, sig) = crate::marshal::encode_body(std::slice::from_ref(&v)).unwrap();
         assert_eq!(sig, v.signature());

@@ -118,6 +118,24 @@ impl Message {
         m
     }
 
+    /// A successful reply to `call` (for peers and tests that answer calls).
+    pub fn method_return(call: &Message) -> Self {
+        let mut m = Self::empty(MessageType::MethodReturn);
+        m.reply_serial = Some(call.serial);
+        m.destination = call.sender.clone();
+        m
+    }
+
+    /// An error reply to `call` with D-Bus error `name` and a human-readable `text`.
+    pub fn error(call: &Message, name: &str, text: &str) -> Self {
+        let mut m = Self::empty(MessageType::Error);
+        m.reply_serial = Some(call.serial);
+        m.destination = call.sender.clone();
+        m.error_name = Some(name.to_string());
+        m.body = vec![Value::from(text)];
+        m
+    }
+
     /// Replaces the body.
     pub fn with_body(mut self, body: Vec<Value>) -> Self {
         self.body = body;

@@ -283,6 +283,24 @@ fn peer_to_peer_handshake_sends_no_hello() {
 }
 
 #[test]
+fn constructors_read_the_bus_address_variables() {
+    let Some(d) = daemon(Listen::Path) else {
+        return;
+    };
+    // Only this test touches these variables, and std serialises environment access.
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &d.address);
+    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &d.address);
+    let session = Connection::session();
+    let user = Connection::user();
+    let system = Connection::system();
+    std::env::remove_var("DBUS_SESSION_BUS_ADDRESS");
+    std::env::remove_var("DBUS_SYSTEM_BUS_ADDRESS");
+    for c in [session, user, system] {
+        assert!(c.unwrap().unique_name().is_some());
+    }
+}
+
+#[test]
 fn connecting_to_nothing_fails_clearly() {
     let e = Connection::open_bus("unix:path=/nonexistent/hull-dbus/bus", T)
         .err()
