@@ -5,12 +5,14 @@
 //! transports (tcp, unixexec, launchd, autolaunch) have no place in a container runtime.
 
 use std::ffi::OsStr;
-use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType, UnixAddr};
 
 use crate::error::{Error, Result};
 
@@ -117,66 +119,33 @@ pub(crate) fn runtime_dir_bus(dir: &Path) -> Address {
 /// because hull forks and execs container processes that must not inherit the bus.
 pub(crate) fn connect(addr: &Address, timeout: Duration) -> Result<UnixStream> {
     let ctx = || format!("connecting to {addr}");
-    // SAFETY: socket(2) has no memory-safety preconditions.
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(Error::io(ctx(), io::Error::last_os_error()));
+    let sockaddr = match addr {
+        Address::Path(p) => UnixAddr::new(p.as_path()),
+        Address::Abstract(n) => UnixAddr::new_abstract(n),
     }
-    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-    let stream = UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    .map_err(|e| Error::io(ctx(), e.into()))?;
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::io(ctx(), e.into()))?;
+    let stream = UnixStream::from(fd);
     stream
-        .set_write_timeout(Some(timeout))
+        .set_write_timeout(Some(timeout.max(Duration::from_millis(1))))
         .map_err(|e| Error::io(ctx(), e))?;
-
-    // SAFETY: sockaddr_un is plain data; all-zero is a valid (empty) value.
-    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    sa.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let (name, extra_nul): (Vec<u8>, usize) = match addr {
-        Address::Path(p) => {
-            let b = p.as_os_str().as_bytes();
-            if b.is_empty() || b.contains(&0) {
-                return Err(Error::io(ctx(), io::ErrorKind::InvalidInput.into()));
-            }
-            (b.to_vec(), 1)
-        }
-        // Abstract names are a leading NUL plus the name, with no terminator.
-        Address::Abstract(n) => ([&[0u8][..], n].concat(), 0),
-    };
-    if name.len() + extra_nul > sa.sun_path.len() {
-        return Err(Error::io(
-            ctx(),
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "socket path too long for sun_path",
-            ),
-        ));
-    }
-    for (dst, src) in sa.sun_path.iter_mut().zip(&name) {
-        *dst = *src as libc::c_char;
-    }
-    let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + name.len() + extra_nul;
     loop {
-        // SAFETY: `sa` is a valid sockaddr_un and `len` is within it.
-        let r = unsafe {
-            libc::connect(
-                fd,
-                &sa as *const libc::sockaddr_un as *const libc::sockaddr,
-                len as libc::socklen_t,
-            )
-        };
-        if r == 0 {
-            return Ok(stream);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN) | Some(libc::EINPROGRESS) => {
+        match nix::sys::socket::connect(stream.as_raw_fd(), &sockaddr) {
+            Ok(()) => return Ok(stream),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) | Err(Errno::EINPROGRESS) => {
                 return Err(Error::Timeout {
                     what: format!("connect to {addr} (listen backlog full)"),
                     timeout,
                 })
             }
-            _ => return Err(Error::io(ctx(), e)),
+            Err(e) => return Err(Error::io(ctx(), e.into())),
         }
     }
 }

@@ -164,8 +164,7 @@ impl Connection {
     /// (the server answers each command in order) and sd-bus does the same.
     fn handshake(&mut self, bus: bool) -> Result<()> {
         let dl = Deadline::after(self.timeout, "the D-Bus authentication reply".into());
-        // SAFETY: geteuid(2) cannot fail and has no preconditions.
-        let uid = unsafe { libc::geteuid() };
+        let uid = nix::unistd::geteuid().as_raw();
         let hex: String = uid
             .to_string()
             .bytes()

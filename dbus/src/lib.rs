@@ -35,6 +35,8 @@
 //! signals), [`systemd`] (the Manager API), [`gvariant`] (the text format of
 //! `org.systemd.property.*` annotations).
 
+// Like every hull crate but hull-sys: the socket calls go through nix's safe wrappers.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod address;

@@ -48,8 +48,7 @@ impl Peer {
             assert!(self.fill(), "client closed during auth");
         }
         let text = String::from_utf8(self.buf.clone()).unwrap();
-        // SAFETY: geteuid cannot fail.
-        let uid = unsafe { libc::geteuid() };
+        let uid = nix::unistd::geteuid().as_raw();
         let hex: String = uid
             .to_string()
             .bytes()
