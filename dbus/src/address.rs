@@ -192,4 +192,39 @@ mod tests {
         let long = Address::Path(PathBuf::from(format!("/{}", "x".repeat(200))));
         assert!(connect(&long, Duration::from_secs(1)).is_err());
     }
+
+    #[test]
+    fn connect_to_a_full_backlog_times_out() {
+        use nix::sys::socket::{bind, listen, Backlog};
+        // A listener that never accepts, with the smallest backlog: after a couple of
+        // pending connections, connect(2) would block forever without SO_SNDTIMEO.
+        let name = format!("hull-dbus-backlog-{}", std::process::id());
+        let addr = Address::Abstract(name.clone().into_bytes());
+        let l = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .unwrap();
+        bind(
+            l.as_raw_fd(),
+            &UnixAddr::new_abstract(name.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        listen(&l, Backlog::new(1).unwrap()).unwrap();
+        let mut pending = Vec::new();
+        let t = Duration::from_millis(50);
+        for _ in 0..64 {
+            match connect(&addr, t) {
+                Ok(s) => pending.push(s),
+                Err(e) => {
+                    assert!(e.is_timeout(), "{e}");
+                    assert!(e.to_string().contains(&name), "{e}");
+                    return;
+                }
+            }
+        }
+        panic!("64 connects to a backlog of 1 all succeeded");
+    }
 }

@@ -318,3 +318,39 @@ fn waiting_for_a_job_that_never_ends_times_out() {
     drop(sd);
     assert_eq!(server.join().unwrap(), ["Subscribe"]);
 }
+
+#[test]
+fn a_reply_that_never_comes_times_out() {
+    // The fake answers nothing at all.
+    let (mut sd, server, _dir) = fake(|_| vec![]);
+    sd.connection().set_timeout(Duration::from_millis(100));
+    let e = sd.get_unit("x.scope").unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert!(
+        e.to_string()
+            .contains("org.freedesktop.systemd1.Manager.GetUnit"),
+        "{e}"
+    );
+    drop(sd);
+    assert_eq!(server.join().unwrap(), ["GetUnit"]);
+}
+
+#[test]
+fn rejected_authentication_is_an_auth_error() {
+    let dir = TempDir(std::env::temp_dir().join(format!("hull-dbus-rej-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let listener = UnixListener::bind(dir.0.join("s")).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(T)).unwrap();
+        let mut b = [0u8; 256];
+        let _ = s.read(&mut b).unwrap();
+        s.write_all(b"REJECTED DBUS_COOKIE_SHA1\r\n").unwrap();
+    });
+    let address = format!("unix:path={}/s", dir.0.display());
+    let e = Connection::open_peer(&address, T).err().unwrap();
+    assert!(matches!(e, hull_dbus::Error::Auth(_)), "{e}");
+    assert!(e.to_string().contains("DBUS_COOKIE_SHA1"), "{e}");
+    server.join().unwrap();
+}
