@@ -6,8 +6,8 @@
 //! (`uint64 100`) or annotation (`@t 100`), quoted strings with escapes, byte strings
 //! (`b'...'`), arrays (`[1, 2]`, `@as []`) and variants (`<...>`). Dictionaries, tuples and
 //! maybe types are rejected with a clear error (godbus cannot produce a usable value for
-//! them either). Deliberate differences, all more permissive than godbus: `false` works (a
-//! godbus lexer bug rejects it), `double` means `d`, and an untyped integer that does not fit
+//! them either). Deliberate differences, all more permissive than godbus: `false` works (the
+//! godbus lexer we read only ever matches `true`), `double` means `d`, and an untyped integer that does not fit
 //! int32 becomes int64 instead of an error.
 //!
 //! Parsing is two passes: text to an untyped tree, then the tree to a [`Value`] against the
