@@ -7,8 +7,9 @@
 //! (`b'...'`), arrays (`[1, 2]`, `@as []`) and variants (`<...>`). Dictionaries, tuples and
 //! maybe types are rejected with a clear error (godbus cannot produce a usable value for
 //! them either). Deliberate differences, all more permissive than godbus: `false` works (the
-//! godbus lexer we read only ever matches `true`), `double` means `d`, and an untyped integer that does not fit
-//! int32 becomes int64 instead of an error.
+//! godbus lexer we read only ever matches `true`), `double` means `d` (godbus maps it to the
+//! invalid `f`), and an untyped integer that does not fit int32 becomes int64 instead of an
+//! error.
 //!
 //! Parsing is two passes: text to an untyped tree, then the tree to a [`Value`] against the
 //! expected signature, if any. Untyped numbers and strings take their type from the context
