@@ -21,6 +21,7 @@ pub mod path;
 mod resources_v1;
 mod resources_v2;
 mod stats;
+pub mod systemd;
 mod v1;
 mod v2;
 pub mod validate;
@@ -52,6 +53,13 @@ pub struct CgroupState {
     /// or the single directory under key `""` (v2).
     #[serde(default)]
     pub dirs: BTreeMap<String, String>,
+    /// The systemd unit that owns the cgroup (`--systemd-cgroup`); `mode`, `dirs` and
+    /// `created` then describe the unit's cgroup as the cgroupfs code sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
+    /// The unit belongs to the user's systemd manager (rootless), not the system's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub systemd_user: bool,
 }
 
 /// Resource statistics in the shape runc's `events --stats` prints them.
@@ -66,6 +74,12 @@ pub trait CgroupManager {
         -> Result<()>;
     /// Moves process `pid` into the cgroup.
     fn add_process(&self, pid: i32) -> Result<()>;
+    /// Places a new container's init (`pid`) when it was not cloned into the cgroup: for the
+    /// cgroupfs drivers [`CgroupManager::add_process`]; the systemd driver starts its unit
+    /// here (a scope cannot exist without a process) and then applies the resources.
+    fn attach(&mut self, pid: i32) -> Result<()> {
+        self.add_process(pid)
+    }
     /// A v2 directory fd for `clone3(CLONE_INTO_CGROUP)`, when the driver can offer one.
     fn clone_into_fd(&self) -> Option<BorrowedFd<'_>>;
     /// Changes the limits of a live container (`hull update`). Only the fields present
@@ -157,14 +171,39 @@ pub fn probe() -> Result<Host> {
     })
 }
 
-/// Builds the manager for a new container from `linux.cgroupsPath` (absolute, relative to
-/// hull's own cgroup, or absent = `/<id>` like runc) on whatever cgroup version the host runs.
-pub fn new_manager(
-    cgroups_path: Option<&Path>,
-    id: &str,
-    systemd: bool,
-) -> Result<Box<dyn CgroupManager>> {
-    let spec_path = path::parse(cgroups_path, id, systemd)?;
+/// What a new container's cgroup is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCgroup<'a> {
+    /// `linux.cgroupsPath`.
+    pub cgroups_path: Option<&'a Path>,
+    /// The container id (the default path's last component).
+    pub id: &'a str,
+    /// `Some(bus)` for the systemd driver (`--systemd-cgroup`), `None` for cgroupfs.
+    pub systemd: Option<systemd::Bus>,
+    /// The spec's annotations (`org.systemd.property.*` for the systemd driver).
+    pub annotations: Option<&'a std::collections::HashMap<String, String>>,
+}
+
+/// Builds the manager for a new container: with the systemd driver a unit named after
+/// `linux.cgroupsPath` (`slice:prefix:name`); otherwise a cgroupfs path (absolute, relative
+/// to hull's own cgroup, or absent = `/<id>` like runc), on whatever cgroup version the
+/// host runs.
+pub fn new_manager(n: &NewCgroup<'_>) -> Result<Box<dyn CgroupManager>> {
+    if let Some(bus) = n.systemd {
+        let raw = n
+            .cgroups_path
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let empty = std::collections::HashMap::new();
+        return Ok(Box::new(systemd::SystemdCgroup::new(
+            &raw,
+            n.id,
+            probe()?,
+            bus,
+            n.annotations.unwrap_or(&empty),
+        )?));
+    }
+    let spec_path = path::parse(n.cgroups_path, n.id, false)?;
     match probe()? {
         Host::V2 => Ok(Box::new(v2::V2::new(&spec_path)?)),
         Host::V1 {
@@ -176,6 +215,9 @@ pub fn new_manager(
 
 /// Rebuilds the manager of an existing container from its persisted state.
 pub fn load_manager(state: &CgroupState) -> Result<Box<dyn CgroupManager>> {
+    if let Some(unit) = &state.systemd_unit {
+        return Ok(Box::new(systemd::SystemdCgroup::load(state, unit)?));
+    }
     match state.mode.as_str() {
         "v2" => Ok(Box::new(v2::V2::load(state)?)),
         "v1" => Ok(Box::new(v1::V1::load(state))),

@@ -15,16 +15,22 @@ pub enum SpecPath {
     Relative(String),
 }
 
-/// Parses `linux.cgroupsPath` (absent = `/<id>`, as runc). `slice:prefix:name` (systemd
-/// style, or any path when `--systemd-cgroup` is given) is recognised and rejected: hull
-/// has no systemd driver, and silently making a cgroupfs path out of it would put the
-/// container somewhere the engine does not expect.
+/// Parses `linux.cgroupsPath` for the cgroupfs drivers (absent = `/<id>`, as runc). The
+/// systemd driver parses its own form ([`crate::systemd::unit`]). A `slice:prefix:name` path
+/// without `--systemd-cgroup` is refused: runc would make a directory named after the whole
+/// string, which is never what an engine that writes this form means.
 pub fn parse(p: Option<&Path>, id: &str, systemd: bool) -> Result<SpecPath> {
     let raw = p
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
     if systemd || looks_systemd(&raw) {
-        return Err(systemd_error(&raw, id));
+        return Err(Error::config(
+            FIELD,
+            format!(
+                "{raw:?} is a systemd unit path (slice:prefix:name): pass --systemd-cgroup \
+                 for the systemd cgroup driver, or give a cgroupfs path"
+            ),
+        ));
     }
     if raw.is_empty() {
         return Ok(SpecPath::Absolute(format!("/{id}")));
@@ -61,29 +67,6 @@ pub fn parse(p: Option<&Path>, id: &str, systemd: bool) -> Result<SpecPath> {
 fn looks_systemd(raw: &str) -> bool {
     let parts: Vec<&str> = raw.split(':').collect();
     parts.len() == 3 && !raw.contains('/') && (parts[0].is_empty() || parts[0].ends_with(".slice"))
-}
-
-fn systemd_error(raw: &str, id: &str) -> Error {
-    let parts: Vec<&str> = raw.split(':').collect();
-    let what = match parts.as_slice() {
-        [] | [""] => format!("default \"system.slice:hull:{id}\""),
-        [slice, prefix, name] => {
-            let slice = if slice.is_empty() {
-                "system.slice"
-            } else {
-                slice
-            };
-            format!("slice {slice:?}, unit \"{prefix}-{name}.scope\"")
-        }
-        _ => format!("{raw:?} is not of the form slice:prefix:name"),
-    };
-    Error::config(
-        FIELD,
-        format!(
-            "{what}: the systemd cgroup driver is not supported by hull; \
-             use the cgroupfs driver (drop --systemd-cgroup, give a plain path)"
-        ),
-    )
 }
 
 /// Parses `exec --cgroup` values, runc's `[<controller>[,<controller>]:]<path>`: the sub-cgroup
@@ -158,18 +141,13 @@ mod tests {
     }
 
     #[test]
-    fn systemd_paths_are_parsed_and_rejected() {
+    fn systemd_paths_need_the_systemd_driver() {
         let e = parse(Some(Path::new("system.slice:docker:abc")), "x", false)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("unit \"docker-abc.scope\""), "{e}");
-        assert!(e.contains("systemd cgroup driver is not supported"), "{e}");
-        let e = parse(None, "c9", true)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.contains("system.slice:hull:c9"), "{e}");
+        assert!(e.starts_with("linux.cgroupsPath: "), "{e}");
+        assert!(e.contains("pass --systemd-cgroup"), "{e}");
         // A plain path with colons elsewhere is an ordinary cgroupfs path.
         assert!(parse(Some(Path::new("/a:b:c/d")), "x", false).is_ok());
     }

@@ -321,6 +321,7 @@ impl CgroupManager for V1 {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.display().to_string()))
                 .collect(),
+            ..Default::default()
         }
     }
 }

@@ -228,6 +228,7 @@ impl CgroupManager for V2 {
                 .map(|d| d.display().to_string())
                 .collect(),
             dirs: [(String::new(), self.dir.display().to_string())].into(),
+            ..Default::default()
         }
     }
 }

@@ -111,7 +111,7 @@ pub(crate) fn create_inner(
     let (pid, chan) = clone_init(o, &bundle, init, fifo, &guard, &placement)?;
     guard.pid = Some(pid);
     ph.end("clone");
-    attach(pid, &bundle, guard.cgroup()?, &placement)?;
+    attach(pid, &bundle, &mut guard, &placement)?;
     ph.end("cgroup attach, id maps");
     drive_init(&o.id, &bundle, pid, &chan, &placement, &mut ph)?;
     ph.end("init (Ready)");
@@ -225,7 +225,12 @@ fn make_cgroup(
     guard: &mut CreateGuard,
 ) -> Result<()> {
     let linux = bundle.spec.linux().clone().unwrap_or_default();
-    let mut cg = cgroups::new_manager(linux.cgroups_path().as_deref(), id, g.systemd_cgroup)?;
+    let mut cg = cgroups::new_manager(&cgroups::NewCgroup {
+        cgroups_path: linux.cgroups_path().as_deref(),
+        id,
+        systemd: g.systemd_cgroup.then_some(cgroups::systemd::Bus::System),
+        annotations: bundle.spec.annotations().as_ref(),
+    })?;
     let created = cg.create(
         linux.resources().as_ref(),
         linux.devices().as_deref().unwrap_or_default(),
@@ -355,7 +360,7 @@ fn clone_init(
 fn attach(
     pid: i32,
     bundle: &spec::Bundle,
-    cg: &dyn CgroupManager,
+    guard: &mut CreateGuard,
     placement: &Placement,
 ) -> Result<()> {
     if bundle.namespaces.creates(T::User) {
@@ -380,7 +385,11 @@ fn attach(
         .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
     }
     if placement.self_join.is_none() && placement.cg_fd.is_none() {
-        cg.add_process(pid)?;
+        guard
+            .cgroup
+            .as_deref_mut()
+            .ok_or_else(|| Error::container("cgroup manager missing"))?
+            .attach(pid)?;
     }
     Ok(())
 }

@@ -43,7 +43,7 @@ impl SelfJoin {
         let st = cg.state();
         // `dirs`: controller -> directory; co-mounted controllers share one; "" is the
         // hybrid host's unified (cgroup2) directory (cgroups::CgroupState).
-        if st.mode != "v1" || st.dirs.is_empty() {
+        if st.mode != "v1" || st.dirs.is_empty() || st.systemd_unit.is_some() {
             return Ok(None);
         }
         let v1: BTreeSet<&String> = st
