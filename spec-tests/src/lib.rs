@@ -249,6 +249,8 @@ pub struct Container {
     pub bundle: PathBuf,
     /// The config written to the bundle by [`Container::write_config`] (and `create`/`run`).
     pub config: Value,
+    /// Global flags given to every hull command of this container (`--systemd-cgroup`).
+    pub global: Vec<String>,
     base: PathBuf,
     pids: std::cell::RefCell<Vec<i32>>,
 }
@@ -268,6 +270,7 @@ impl Container {
             root: base.join("root"),
             bundle,
             config: default_config(),
+            global: Vec::new(),
             base,
             pids: Default::default(),
         }
@@ -298,7 +301,7 @@ impl Container {
     /// A `hull --root <root>` command, for callers that set up their own stdio.
     pub fn hull_cmd(&self) -> Command {
         let mut c = Command::new(hull_bin());
-        c.arg("--root").arg(&self.root);
+        c.arg("--root").arg(&self.root).args(&self.global);
         c
     }
 
@@ -476,6 +479,11 @@ impl Container {
                 v.push(format!("process: {pid} still running"));
             }
         }
+        v.extend(
+            systemd_units(&self.id)
+                .into_iter()
+                .map(|u| format!("systemd unit: {u}")),
+        );
         v
     }
 }
@@ -503,6 +511,35 @@ impl Drop for Container {
             panic!("container {} left behind:\n{}", self.id, leaks.join("\n"));
         }
     }
+}
+
+/// Whether systemd is PID 1 here (the systemd guest, hack/systemd-vm.sh).
+pub fn systemd_booted() -> bool {
+    Path::new("/run/systemd/system").is_dir()
+}
+
+/// systemd units (any state) whose name contains `name`; empty where systemd is not PID 1.
+pub fn systemd_units(name: &str) -> Vec<String> {
+    if !systemd_booted() {
+        return Vec::new();
+    }
+    let o = Command::new("systemctl")
+        .args([
+            "list-units",
+            "--all",
+            "--plain",
+            "--no-legend",
+            "--no-pager",
+        ])
+        .arg(format!("*{name}*"))
+        .output();
+    o.map(|o| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// Waits for a child (failing the test after the command timeout); returns its exit code, or

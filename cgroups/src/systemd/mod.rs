@@ -60,6 +60,9 @@ pub struct SystemdCgroup {
     pending: Option<(LinuxResources, Vec<LinuxDevice>)>,
     /// The cgroupfs driver on the unit's cgroup, once it exists.
     fs: Option<Box<dyn CgroupManager>>,
+    /// hull started the unit (and so may stop it). A failed start, or a slice that existed
+    /// already, is someone else's: cleanup must never stop it.
+    owned: bool,
 }
 
 impl SystemdCgroup {
@@ -85,6 +88,7 @@ impl SystemdCgroup {
             extra: annotation_properties(annotations)?,
             pending: None,
             fs: None,
+            owned: false,
         })
     }
 
@@ -107,6 +111,8 @@ impl SystemdCgroup {
             extra: Vec::new(),
             pending: None,
             fs: Some(fs),
+            // state.json records only units hull started.
+            owned: true,
         })
     }
 
@@ -186,39 +192,42 @@ impl SystemdCgroup {
         Ok(p)
     }
 
-    /// Starts the unit with the init in it and waits for systemd's job.
-    fn start_unit(&self, pid: i32, r: &LinuxResources, devs: &[LinuxDevice]) -> Result<()> {
-        let props = self.unit_properties(pid, r, devs)?;
-        let mut sd = self.connect()?;
+    /// Starts the unit with the init in it and waits for systemd's job. Also says whether the
+    /// unit is hull's to stop: not when it existed already (someone else's scope, or a slice
+    /// an engine made) or systemd refused to make it; yes when its job ended badly or was
+    /// not seen to end (the unit may exist).
+    fn start_unit(&self, pid: i32, r: &LinuxResources, devs: &[LinuxDevice]) -> (bool, Result<()>) {
         let field = "linux.cgroupsPath";
+        let props = match self.unit_properties(pid, r, devs) {
+            Ok(p) => p,
+            Err(e) => return (false, Err(e)),
+        };
+        let mut sd = match self.connect() {
+            Ok(sd) => sd,
+            Err(e) => return (false, Err(e)),
+        };
         let mut retried = false;
         loop {
             match sd.start_transient_unit_and_wait(&self.unit, "replace", &props, JOB_TIMEOUT) {
-                Ok(res) if res == "done" => return Ok(()),
+                Ok(res) if res == "done" => return (true, Ok(())),
                 Ok(res) => {
-                    return Err(Error::config(
-                        field,
-                        format!("systemd unit {}: the start job ended {res:?}", self.unit),
-                    ))
+                    let msg = format!("systemd unit {}: the start job ended {res:?}", self.unit);
+                    return (true, Err(Error::config(field, msg)));
                 }
                 // A slice the engine made already is fine (kubelet makes pod slices).
-                Err(e) if e.is_unit_exists() && self.slice.is_none() => return Ok(()),
+                Err(e) if e.is_unit_exists() && self.slice.is_none() => return (false, Ok(())),
                 // Perhaps a failed leftover of an earlier container: reset it, try once more.
                 Err(e) if e.is_unit_exists() && !retried => {
                     let _ = sd.reset_failed_unit(&self.unit);
                     retried = true;
                 }
                 Err(e) if e.is_unit_exists() => {
-                    return Err(Error::config(
-                        field,
-                        format!("systemd unit {} already exists", self.unit),
-                    ))
+                    let msg = format!("systemd unit {} already exists", self.unit);
+                    return (false, Err(Error::config(field, msg)));
                 }
                 Err(e) => {
-                    return Err(Error::config(
-                        field,
-                        format!("systemd unit {}: StartTransientUnit: {e}", self.unit),
-                    ))
+                    let msg = format!("systemd unit {}: StartTransientUnit: {e}", self.unit);
+                    return (e.is_timeout(), Err(Error::config(field, msg)));
                 }
             }
         }
@@ -314,7 +323,9 @@ impl CgroupManager for SystemdCgroup {
             return self.fs()?.add_process(pid);
         }
         let (r, devs) = self.pending.take().unwrap_or_default();
-        self.start_unit(pid, &r, &devs)?;
+        let (owned, started) = self.start_unit(pid, &r, &devs);
+        self.owned = owned;
+        started?;
         let path = self.actual_path(pid);
         let spec = SpecPath::Absolute(path.clone());
         let mut fs: Box<dyn CgroupManager> = match &self.host {
@@ -390,9 +401,12 @@ impl CgroupManager for SystemdCgroup {
     }
 
     fn destroy(&self) -> Result<()> {
-        if self.fs.is_none() && self.pending.is_some() {
-            // Never started: nothing of systemd's exists.
-            return Ok(());
+        if !self.owned {
+            // Not started by hull (never started, refused, or someone else's): leave it.
+            return match &self.fs {
+                Some(f) => f.destroy(),
+                None => Ok(()),
+            };
         }
         let mut sd = self.connect()?;
         match sd.stop_unit_and_wait(&self.unit, "replace", JOB_TIMEOUT) {
