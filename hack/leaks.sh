@@ -11,8 +11,13 @@ c=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 5 -type d -name '*hull-*' 2>/dev/n
 [ -z "$c" ] || report "cgroups:"$'\n'"$c"
 p=$(ps -eo pid=,args= | grep -E '/tmp/hull-spec|[h]ull-[a-z]+-[0-9]+-[0-9]+' | grep -v -E 'grep|leaks.sh' || true)
 [ -z "$p" ] || report "processes:"$'\n'"$p"
+if [ -d /run/systemd/system ]; then
+  # The systemd driver's units (test ids are hull-<test>-<pid>-<n>).
+  u=$(systemctl list-units --all --plain --no-legend --no-pager '*hull-*' 2>/dev/null || true)
+  [ -z "$u" ] || report "systemd units:"$'\n'"$u"
+fi
 if [ -d /tmp/hull-spec ] && [ -n "$(ls -A /tmp/hull-spec 2>/dev/null)" ]; then
   report "files under /tmp/hull-spec: $(ls /tmp/hull-spec | head -5 | tr '\n' ' ')"
 fi
-[ $bad = 0 ] && echo "no leaks: no mounts, cgroups, processes or files left by the tests"
+[ $bad = 0 ] && echo "no leaks: no mounts, cgroups, units, processes or files left by the tests"
 exit $bad
