@@ -199,7 +199,14 @@ pub fn switch_user(u: &User, userns: bool) -> Result<()> {
     match sys::setgroups(&gids) {
         Ok(()) => {}
         Err(e) if userns && gids.is_empty() && e.raw_os_error() == Some(libc::EPERM) => {}
-        Err(e) => return Err(e).ctx(|| format!("process.user.additionalGids {gids:?}: setgroups")),
+        Err(e) => {
+            return Err(e).ctx(|| {
+                format!(
+                    "process.user.additionalGids ({} groups): setgroups",
+                    gids.len()
+                )
+            })
+        }
     }
     let gid = nix::unistd::Gid::from_raw(u.gid());
     nix::unistd::setresgid(gid, gid, gid)
