@@ -21,6 +21,7 @@ pub mod path;
 mod resources_v1;
 mod resources_v2;
 mod stats;
+pub mod trust;
 mod v1;
 mod v2;
 pub mod validate;
@@ -33,6 +34,7 @@ use oci_spec::runtime::{LinuxDevice, LinuxResources};
 use serde::{Deserialize, Serialize};
 
 pub use error::{Context, Error, Result};
+pub use trust::verify_state;
 
 /// The cgroup filesystem root on every host hull supports.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
