@@ -396,8 +396,15 @@ fn terminal_requested(bundle: &Path) -> bool {
 pub fn list(g: &RuntimeOptions, format: &str, quiet: bool) -> Result<i32> {
     let mut rows = Vec::new();
     for id in state::list_ids(&g.root)? {
-        let Ok((dir, st, status)) = peek_container(g, &id) else {
-            continue;
+        let (dir, st, status) = match peek_container(g, &id) {
+            Ok(x) => x,
+            // Deleted while we listed: nothing to say.
+            Err(Error::Container(m)) if m.starts_with("container does not exist") => continue,
+            // A corrupt state.json: say so and list the others, as runc does.
+            Err(e) => {
+                logging::warn(&format!("unable to load container {id}: {e}"));
+                continue;
+            }
         };
         let owner = fs::metadata(&dir.dir)
             .ok()

@@ -83,6 +83,9 @@ fn file_kind(m: &fs::Metadata) -> &'static str {
 pub fn decode(raw: &[u8], cfg: &Path) -> Result<Spec> {
     let tree: Value = serde_json::from_slice(raw)
         .map_err(|e| Error::config(cfg.display().to_string(), format!("invalid JSON: {e}")))?;
+    // Before the typed decode, which takes a name without its prefix ("KILL") in some sets
+    // and then fails on another set, or on capset, far from the bad name.
+    capability_names(&tree)?;
     let spec: Spec = serde_json::from_slice(raw).map_err(|e| decode_error(raw, &tree, cfg, e))?;
     let typed = serde_json::to_value(&spec)
         .map_err(|e| Error::container(format!("{}: encode spec: {e}", cfg.display())))?;
@@ -128,10 +131,9 @@ fn field_name(at: &[Seg], cfg: &Path) -> String {
     }
 }
 
-/// Explains a config.json that is valid JSON but does not decode into the spec's types:
-/// serde names a line and column, users need the field (`process.rlimits[1].type`).
-fn decode_error(raw: &[u8], tree: &Value, cfg: &Path, e: serde_json::Error) -> Error {
-    // The fields people most often get wrong (capability names) are looked up first.
+/// Every name in `process.capabilities` must be a known capability, spelled as the spec
+/// does (`CAP_KILL`): an error names the set and the index.
+fn capability_names(tree: &Value) -> Result<()> {
     let caps = &tree["process"]["capabilities"];
     for set in [
         "bounding",
@@ -143,14 +145,23 @@ fn decode_error(raw: &[u8], tree: &Value, cfg: &Path, e: serde_json::Error) -> E
         for (i, c) in caps[set].as_array().into_iter().flatten().enumerate() {
             let known = c
                 .as_str()
-                .is_some_and(|n| n.parse::<caps::Capability>().is_ok());
+                .is_some_and(|n| n.starts_with("CAP_") && n.parse::<caps::Capability>().is_ok());
             if !known {
-                return Error::config(
+                return Err(Error::config(
                     format!("process.capabilities.{set}[{i}]"),
                     format!("unknown capability {c}"),
-                );
+                ));
             }
         }
+    }
+    Ok(())
+}
+
+/// Explains a config.json that is valid JSON but does not decode into the spec's types:
+/// serde names a line and column, users need the field (`process.rlimits[1].type`).
+fn decode_error(raw: &[u8], tree: &Value, cfg: &Path, e: serde_json::Error) -> Error {
+    if let Err(err) = capability_names(tree) {
+        return err;
     }
     // A wrongly typed resource value gets an error naming its field.
     if let Some(err) = crate::cgroups::validate::explain_json(raw) {
@@ -266,6 +277,17 @@ mod tests {
         let e = err_of(v);
         assert!(
             e.starts_with("process.capabilities.permitted[1]: unknown capability \"CAP_BOGUS\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_capability_without_its_prefix_names_its_set() {
+        let mut v = base();
+        v["process"]["capabilities"]["bounding"] = serde_json::json!(["CAP_KILL", "KILL"]);
+        let e = err_of(v);
+        assert!(
+            e.starts_with("process.capabilities.bounding[1]: unknown capability \"KILL\""),
             "{e}"
         );
     }

@@ -282,3 +282,25 @@ fn too_many_additional_gids_name_the_field() {
         serde_json::json!({"uid": 0, "gid": 0, "additionalGids": vec![5; 100_000]});
     create_fails(&c, "process.user.additionalGids: 100000 groups");
 }
+
+#[test]
+fn a_capability_without_its_prefix_names_its_list() {
+    // The typed decoder takes "KILL" in some sets; the failure then named another set.
+    let mut c = Container::new("capprefix");
+    c.config["process"]["capabilities"]["bounding"] = serde_json::json!(["CAP_KILL", "KILL"]);
+    create_fails(
+        &c,
+        "process.capabilities.bounding[1]: unknown capability \"KILL\"",
+    );
+    let mut c = Container::new("capprefix2");
+    c.config["process"]["capabilities"]["permitted"] = serde_json::json!(["KILL"]);
+    create_fails(&c, "process.capabilities.permitted[0]");
+}
+
+#[test]
+fn a_memory_limit_the_init_cannot_set_up_in_names_the_field() {
+    // The init is OOM-killed while setting up: create said only "killed by SIGKILL".
+    let mut c = Container::new("memtiny");
+    c.config["linux"]["resources"]["memory"] = serde_json::json!({"limit": 4096});
+    create_fails(&c, "linux.resources.memory.limit");
+}

@@ -107,3 +107,16 @@ fn remove_cgroups(dirs: &[PathBuf]) {
         assert!(!Path::new(d).exists(), "could not remove {}", d.display());
     }
 }
+
+#[test]
+fn list_warns_about_a_corrupt_state_json_and_lists_the_rest() {
+    let c = Container::new("corrupt");
+    c.create().ok();
+    let broken = c.root.join("broken");
+    std::fs::create_dir(&broken).expect("mkdir");
+    std::fs::write(broken.join("state.json"), "{").expect("write");
+    let o = c.hull(&["list", "-q"]);
+    assert_eq!(o.ok().out(), c.id);
+    o.stderr_has("broken");
+    std::fs::remove_dir_all(&broken).expect("rm");
+}
