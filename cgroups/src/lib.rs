@@ -22,6 +22,7 @@ mod resources_v1;
 mod resources_v2;
 mod stats;
 pub mod systemd;
+pub mod trust;
 mod v1;
 mod v2;
 pub mod validate;
@@ -34,6 +35,7 @@ use oci_spec::runtime::{LinuxDevice, LinuxResources};
 use serde::{Deserialize, Serialize};
 
 pub use error::{Context, Error, Result};
+pub use trust::verify_state;
 
 /// The cgroup filesystem root on every host hull supports.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";

@@ -59,6 +59,10 @@ pub enum Msg {
     Error(String),
 }
 
+/// The largest packet [`Channel::recv`] takes whole: a longer one would arrive cut and fail
+/// to decode, losing what it said.
+const MAX_PACKET: usize = 8192;
+
 /// One end of the sync channel.
 #[derive(Debug)]
 pub struct Channel {
@@ -94,8 +98,29 @@ impl Channel {
     }
 
     fn send_with(&self, msg: &Msg, cmsgs: &[ControlMessage<'_>]) -> Result<()> {
-        let buf = serde_json::to_vec(msg)
-            .map_err(|e| Error::container(format!("encode sync message: {e}")))?;
+        let encode = |m: &Msg| {
+            serde_json::to_vec(m).map_err(|e| Error::container(format!("encode sync message: {e}")))
+        };
+        let mut buf = encode(msg)?;
+        // An error naming a huge value (a list of 100,000 groups) must still reach the
+        // parent: its beginning, which names the field, is kept.
+        if let Msg::Error(text) = msg {
+            let mut keep = text.len();
+            while buf.len() > MAX_PACKET && keep > 0 {
+                // Shrinks in proportion (escapes make bytes and characters differ).
+                keep = keep * (MAX_PACKET - 64) / buf.len();
+                while !text.is_char_boundary(keep) {
+                    keep -= 1;
+                }
+                buf = encode(&Msg::Error(format!("{}... (cut)", &text[..keep])))?;
+            }
+        }
+        if buf.len() > MAX_PACKET {
+            return Err(Error::container(format!(
+                "sync message of {} bytes: longer than {MAX_PACKET}",
+                buf.len()
+            )));
+        }
         sendmsg::<()>(
             self.fd.as_raw_fd(),
             &[IoSlice::new(&buf)],
@@ -115,7 +140,7 @@ impl Channel {
 
     /// Receives one message and the fd attached to it, if any.
     pub fn recv_fd(&self) -> Result<Option<(Msg, Option<OwnedFd>)>> {
-        let mut buf = [0u8; 8192];
+        let mut buf = [0u8; MAX_PACKET];
         let mut space = nix::cmsg_space!([RawFd; 1]);
         let (n, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
@@ -209,6 +234,26 @@ mod tests {
         }
         drop(a);
         assert_eq!(b.recv().expect("recv"), None);
+    }
+
+    #[test]
+    fn a_long_error_arrives_cut_with_its_beginning() {
+        let (a, b) = pair().expect("socketpair");
+        let long = format!(
+            "process.user.additionalGids: setgroups: {}",
+            "\u{1}é".repeat(50_000)
+        );
+        a.send(&Msg::Error(long)).expect("send");
+        match b.recv().expect("recv") {
+            Some(Msg::Error(m)) => {
+                assert!(
+                    m.starts_with("process.user.additionalGids: setgroups: "),
+                    "{m}"
+                );
+                assert!(m.ends_with("... (cut)"), "{m}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

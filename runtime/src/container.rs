@@ -25,9 +25,33 @@ pub(crate) fn open_container(
     id: &str,
 ) -> Result<(ContainerDir, Persisted, Status)> {
     let dir = ContainerDir::open(&g.root, id)?;
-    let st = dir.load()?;
+    let mut st = dir.load()?;
+    trust_cgroup(&dir, id, &mut st);
     let status = dir.status(&st, || frozen(&st));
     Ok((dir, st, status))
+}
+
+/// Forgets a persisted cgroup that is not container `id`'s own (hull-cgroups'
+/// `verify_state`, against the saved config's `linux.cgroupsPath`), with a warning: the
+/// commands after this kill what is in it and remove it, and state.json may have been
+/// changed to point at someone else's cgroup. runc trusts its state.json here.
+fn trust_cgroup(dir: &ContainerDir, id: &str, st: &mut Persisted) {
+    let Some(cg) = &st.cgroup else {
+        return;
+    };
+    let checked = dir.load_config().and_then(|spec| {
+        let path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+        Ok(cgroups::verify_state(
+            cg,
+            path.as_deref(),
+            id,
+            st.systemd_cgroup,
+        )?)
+    });
+    if let Err(e) = checked {
+        logging::warn(&format!("container {id}: {e}: leaving that cgroup alone"));
+        st.cgroup = None;
+    }
 }
 
 /// [`open_container`] for reading only, without waiting for the lock ([`ContainerDir::peek`]).
@@ -84,7 +108,7 @@ pub fn start(g: &RuntimeOptions, id: &str) -> Result<i32> {
     let open_watch = || {
         File::options()
             .read(true)
-            .custom_flags(libc::O_NONBLOCK)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
             .open(&fifo)
             .ctx(|| format!("open {}", fifo.display()))
     };
@@ -96,9 +120,10 @@ pub fn start(g: &RuntimeOptions, id: &str) -> Result<i32> {
     } else {
         None
     };
+    // O_NOFOLLOW: a fifo replaced by a link to another container's would start that one.
     let mut f = File::options()
         .write(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(&fifo)
         .map_err(|e| {
             if e.raw_os_error() == Some(libc::ENXIO) {
@@ -371,8 +396,15 @@ fn terminal_requested(bundle: &Path) -> bool {
 pub fn list(g: &RuntimeOptions, format: &str, quiet: bool) -> Result<i32> {
     let mut rows = Vec::new();
     for id in state::list_ids(&g.root)? {
-        let Ok((dir, st, status)) = peek_container(g, &id) else {
-            continue;
+        let (dir, st, status) = match peek_container(g, &id) {
+            Ok(x) => x,
+            // Deleted while we listed: nothing to say.
+            Err(Error::Container(m)) if m.starts_with("container does not exist") => continue,
+            // A corrupt state.json: say so and list the others, as runc does.
+            Err(e) => {
+                logging::warn(&format!("unable to load container {id}: {e}"));
+                continue;
+            }
         };
         let owner = fs::metadata(&dir.dir)
             .ok()

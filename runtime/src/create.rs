@@ -113,7 +113,8 @@ pub(crate) fn create_inner(
     ph.end("clone");
     attach(pid, &bundle, &mut guard, &placement)?;
     ph.end("cgroup attach, id maps");
-    drive_init(&o.id, &bundle, pid, &chan, &placement, &mut ph)?;
+    drive_init(&o.id, &bundle, pid, &chan, &placement, &mut ph)
+        .map_err(|e| explain_oom(e, &bundle.spec, guard.cgroup().ok()))?;
     ph.end("init (Ready)");
     let master = relay_end
         .map(|r| crate::tty::recv_fd(r.as_fd()))
@@ -446,6 +447,29 @@ fn drive_init(
             }
         }
     }
+}
+
+/// An init that the OOM killer took during setup (a memory limit below what the setup
+/// needs) only shows as a closed channel or a SIGKILL: the cgroup's OOM-kill count names
+/// the cause, and the field to change.
+fn explain_oom(e: Error, spec: &Spec, cg: Option<&dyn CgroupManager>) -> Error {
+    if cg.and_then(|c| c.oom_kills().ok()).unwrap_or(0) == 0 {
+        return e;
+    }
+    let limit = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.limit());
+    let limit = limit.map_or("the memory limit".to_string(), |l| format!("{l} bytes"));
+    Error::config(
+        "linux.resources.memory.limit",
+        format!(
+            "the container's init was killed by the OOM killer during setup: {limit} is \
+             less than it needs ({e})"
+        ),
+    )
 }
 
 /// Phase `save state`: config.json and state.json into the state dir, then the pid file.

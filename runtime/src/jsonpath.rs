@@ -1,10 +1,51 @@
 //! Where in a config.json a decoding error is: serde_json reports a line and column, users
 //! need the field (`process.rlimits[1].type`), so [`at`] walks the text up to that point.
 
+/// One step of a JSON path: an object key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
 /// The JSON path (`process.rlimits[1].type`) of the value at 1-based `line`:`column` of
-/// `raw`, where serde_json reports a decoding error (an array or object when it stopped on
-/// its closing bracket). None at the top level.
-pub fn at(raw: &[u8], line: usize, column: usize) -> Option<String> {
+/// `raw`, where serde_json reports a decoding error. serde_json places the error just past
+/// the value it rejected, which may be the closing bracket of the object or array holding
+/// it (a bad last field): the path then still names that value, unless `whole` says the
+/// error is about the enclosing object or array itself (a missing field, a wrong length),
+/// which serde_json reports at its closing bracket. None at the top level.
+pub fn at(raw: &[u8], line: usize, column: usize, whole: bool) -> Option<String> {
+    let segs = segments(raw, line, column, whole);
+    (!segs.is_empty()).then(|| render(&segs))
+}
+
+/// Writes a path in the spec's notation: `linux.devices[0].gid`.
+pub fn render(segs: &[Seg]) -> String {
+    let mut path = String::new();
+    for s in segs {
+        match s {
+            Seg::Key(k) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+            }
+            Seg::Index(n) => path.push_str(&format!("[{n}]")),
+        }
+    }
+    path
+}
+
+/// The value at `segs` in `v`, if there is one.
+pub fn get<'a>(v: &'a serde_json::Value, segs: &[Seg]) -> Option<&'a serde_json::Value> {
+    segs.iter().try_fold(v, |v, s| match s {
+        Seg::Key(k) => v.get(k),
+        Seg::Index(n) => v.get(n),
+    })
+}
+
+/// [`at`] as segments.
+pub fn segments(raw: &[u8], line: usize, column: usize, whole: bool) -> Vec<Seg> {
     enum Frame {
         Obj { key: Option<String>, want_key: bool },
         Arr(usize),
@@ -60,25 +101,18 @@ pub fn at(raw: &[u8], line: usize, column: usize) -> Option<String> {
         }
         i += 1;
     }
-    // Stopped on a closing bracket: the error is about the whole array or object (a set of
-    // capabilities, say), not its last element.
-    if matches!(raw.get(i), Some(b']' | b'}')) {
+    // Stopped on a closing bracket with an error about the whole object or array: its
+    // last key or element is not the one at fault.
+    if whole && matches!(raw.get(i), Some(b']' | b'}')) {
         stack.pop();
     }
-    let mut path = String::new();
-    for f in &stack {
-        match f {
-            Frame::Obj { key: Some(k), .. } => {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-            }
-            Frame::Obj { key: None, .. } => {}
-            Frame::Arr(n) => path.push_str(&format!("[{n}]")),
-        }
-    }
-    (!path.is_empty()).then_some(path)
+    stack
+        .into_iter()
+        .filter_map(|f| match f {
+            Frame::Obj { key, .. } => key.map(Seg::Key),
+            Frame::Arr(n) => Some(Seg::Index(n)),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -90,7 +124,7 @@ mod tests {
               {"type": "RLIMIT_BOGUS", "soft": 1, "hard": 2}]}}"#;
         let e = serde_json::from_slice::<oci_spec::runtime::Spec>(raw).expect_err("bad type");
         assert_eq!(
-            super::at(raw, e.line(), e.column()).as_deref(),
+            super::at(raw, e.line(), e.column(), false).as_deref(),
             Some("process.rlimits[1].type"),
             "{e}"
         );
@@ -98,8 +132,27 @@ mod tests {
   "capabilities": {"bounding": ["CAP_KILL", "CAP_NOPE"]}}}"#;
         let e = serde_json::from_slice::<oci_spec::runtime::Spec>(raw).expect_err("bad type");
         assert_eq!(
-            super::at(raw, e.line(), e.column()).as_deref(),
-            Some("process.capabilities.bounding"),
+            super::at(raw, e.line(), e.column(), false).as_deref(),
+            Some("process.capabilities.bounding[1]"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_last_field_is_named_and_a_missing_field_names_its_object() {
+        let raw = br#"{"ociVersion": "1.0.0", "linux": {"devices": [{"path": "/dev/x",
+  "type": "c", "major": 1, "minor": 3, "gid": "x"}]}}"#;
+        let e = serde_json::from_slice::<oci_spec::runtime::Spec>(raw).expect_err("bad gid");
+        assert_eq!(
+            super::at(raw, e.line(), e.column(), false).as_deref(),
+            Some("linux.devices[0].gid"),
+            "{e}"
+        );
+        let raw = br#"{"ociVersion": "1.0.0", "mounts": [{"source": "x", "type": "tmpfs"}]}"#;
+        let e = serde_json::from_slice::<oci_spec::runtime::Spec>(raw).expect_err("no dest");
+        assert_eq!(
+            super::at(raw, e.line(), e.column(), true).as_deref(),
+            Some("mounts[0]"),
             "{e}"
         );
     }

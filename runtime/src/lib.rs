@@ -5,7 +5,8 @@
 //! Module map (one concern of the runtime-spec each; docs/architecture.md draws the layers):
 //! - [`options`]: what each operation is asked to do; [`logging`]: `--log`/`--log-format`,
 //!   and the sink of the `log` facade the lower crates write to.
-//! - [`spec`]: loading and validating `config.json` once, up front ([`jsonpath`] names the
+//! - [`spec`]: loading and validating `config.json` once, up front ([`decode`] reads and
+//!   decodes it in the shape the spec defines, [`jsonpath`] names the
 //!   field of a decoding error).
 //! - [`state`]: the state store under `--root` (locking, atomic writes, status).
 //! - [`container`]: the lifecycle operations (start, run, state, kill, delete, list);
@@ -15,7 +16,7 @@
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
 //! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`sched`], [`hooks`],
-//!   [`tty`]: the pieces of container setup; [`lsm`]: AppArmor/SELinux labels;
+//!   [`tty`]: the pieces of container setup ([`ids`]: uid/gid ranges); [`lsm`]: AppArmor/SELinux labels;
 //!   [`seccomp_notify`]: handing a `SCMP_ACT_NOTIFY` listener to its agent.
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
 //! - [`placement`]: how a new container process enters its cgroup cheaply.
@@ -35,11 +36,13 @@ pub mod cgroup_ops;
 pub mod channel;
 pub mod container;
 pub mod create;
+pub mod decode;
 pub mod devices;
 pub mod error;
 pub mod exec;
 pub mod features;
 pub mod hooks;
+pub mod ids;
 pub mod init;
 pub mod jsonpath;
 pub mod logging;

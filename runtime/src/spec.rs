@@ -29,8 +29,8 @@ pub struct Bundle {
 pub fn load(bundle: &Path) -> Result<Bundle> {
     let dir = fs::canonicalize(bundle).ctx(|| format!("bundle {}", bundle.display()))?;
     let cfg = dir.join("config.json");
-    let raw = fs::read(&cfg).ctx(|| format!("read {}", cfg.display()))?;
-    let mut spec: Spec = serde_json::from_slice(&raw).map_err(|e| parse_error(&raw, &cfg, e))?;
+    let raw = crate::decode::read_config(&cfg)?;
+    let mut spec = crate::decode::decode(&raw, &cfg)?;
     absolute_mount_destinations(&mut spec);
     validate(&spec)?;
     let root = spec
@@ -79,45 +79,6 @@ fn absolute_mount_destinations(spec: &mut Spec) {
     }
 }
 
-/// Explains a config.json that does not parse: serde names a line and column, so the fields
-/// people most often get wrong (capability names) are looked up to name the field instead.
-fn parse_error(raw: &[u8], cfg: &Path, e: serde_json::Error) -> Error {
-    let generic = || Error::config(cfg.display().to_string(), format!("invalid JSON: {e}"));
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(raw) else {
-        return generic();
-    };
-    let caps = &v["process"]["capabilities"];
-    for set in [
-        "bounding",
-        "effective",
-        "permitted",
-        "inheritable",
-        "ambient",
-    ] {
-        for (i, c) in caps[set].as_array().into_iter().flatten().enumerate() {
-            let known = c
-                .as_str()
-                .is_some_and(|n| n.parse::<caps::Capability>().is_ok());
-            if !known {
-                return Error::config(
-                    format!("process.capabilities.{set}[{i}]"),
-                    format!("unknown capability {c}"),
-                );
-            }
-        }
-    }
-    // A wrongly typed resource value gets an error naming its field.
-    // Otherwise the field the decoder stopped in (`process.rlimits[1].type`).
-    crate::cgroups::validate::explain_json(raw)
-        .map(Error::from)
-        .or_else(|| {
-            crate::jsonpath::at(raw, e.line(), e.column())
-                .filter(|_| e.is_data())
-                .map(|path| Error::config(path, format!("{e} (in {})", cfg.display())))
-        })
-        .unwrap_or_else(generic)
-}
-
 fn validate(spec: &Spec) -> Result<()> {
     let v = spec.version();
     let major = v.split('.').next().unwrap_or("");
@@ -161,6 +122,7 @@ fn validate(spec: &Spec) -> Result<()> {
     {
         return Err(Error::config("process.consoleSize", "larger than 65535"));
     }
+    crate::ids::validate(spec)?;
     crate::sched::validate(process)?;
     crate::hooks::validate(spec.hooks().as_ref())?;
     if process.exec_cpu_affinity().is_some() {
@@ -621,20 +583,5 @@ mod tests {
         assert!(
             with(|v| v["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward":"1"})).is_ok()
         );
-    }
-
-    #[test]
-    fn unknown_capability_names_the_field() {
-        let mut v = default_spec(false);
-        v["process"]["capabilities"]["permitted"] = serde_json::json!(["CAP_KILL", "CAP_BOGUS"]);
-        let raw = serde_json::to_vec(&v).expect("encode");
-        let e = serde_json::from_slice::<Spec>(&raw).expect_err("does not parse");
-        match parse_error(&raw, Path::new("config.json"), e) {
-            Error::Config { field, msg } => {
-                assert_eq!(field, "process.capabilities.permitted[1]");
-                assert!(msg.contains("CAP_BOGUS"), "{msg}");
-            }
-            other => panic!("unexpected {other:?}"),
-        }
     }
 }

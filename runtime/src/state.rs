@@ -96,8 +96,33 @@ pub struct ContainerDir {
     _lock: Option<File>,
 }
 
+/// Opens a file or directory under `--root` without following a symlink at its name: a
+/// container's directory (or its state.json) replaced by a link to another container's
+/// must not make a command act on that other container. The root itself may be a link.
+fn open_nofollow(path: &Path, dir: bool) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let extra = if dir { libc::O_DIRECTORY } else { 0 };
+    File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | extra)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Error::container(format!(
+                "{}: is a symlink: refusing to follow it under the state root",
+                path.display()
+            )),
+            Some(libc::ENOTDIR) if dir => {
+                Error::container(format!("{}: not a directory", path.display()))
+            }
+            _ => Error::Sys {
+                what: format!("open {}", path.display()),
+                source: e,
+            },
+        })
+}
+
 fn lock(dir: &Path) -> Result<File> {
-    let f = File::open(dir).ctx(|| format!("open {}", dir.display()))?;
+    let f = open_nofollow(dir, true)?;
     crate::sys::flock_exclusive(&f).ctx(|| format!("lock {}", dir.display()))?;
     Ok(f)
 }
@@ -189,6 +214,8 @@ impl ContainerDir {
         if !dir.join(STATE_FILE).exists() {
             return Err(Error::container(format!("container does not exist: {id}")));
         }
+        // The same refusal of a symlinked directory as a locked open.
+        drop(open_nofollow(&dir, true)?);
         Ok(ContainerDir { dir, _lock: None })
     }
 
@@ -202,7 +229,7 @@ impl ContainerDir {
     /// Reads state.json.
     pub fn load(&self) -> Result<Persisted> {
         let p = self.dir.join(STATE_FILE);
-        let data = fs::read(&p).ctx(|| format!("read {}", p.display()))?;
+        let data = read_nofollow(&p)?;
         serde_json::from_slice(&data)
             .map_err(|e| Error::container(format!("{}: corrupt state: {e}", p.display())))
     }
@@ -222,7 +249,7 @@ impl ContainerDir {
     /// Reads the config saved at create time.
     pub fn load_config(&self) -> Result<oci_spec::runtime::Spec> {
         let p = self.dir.join(CONFIG_FILE);
-        let data = fs::read(&p).ctx(|| format!("read {}", p.display()))?;
+        let data = read_nofollow(&p)?;
         serde_json::from_slice(&data).map_err(|e| Error::container(format!("{}: {e}", p.display())))
     }
 
@@ -252,11 +279,26 @@ impl ContainerDir {
     }
 }
 
+fn read_nofollow(p: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    open_nofollow(p, false)?
+        .read_to_end(&mut data)
+        .ctx(|| format!("read {}", p.display()))?;
+    Ok(data)
+}
+
 /// Writes `data` to `path` through a temporary file and rename, so readers never see a
 /// half-written file.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).ctx(|| format!("create {}", tmp.display()))?;
+    // A fresh file (O_EXCL): never one a symlink left at the temporary name points to.
+    let _ = fs::remove_file(&tmp);
+    let mut f = File::options()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .ctx(|| format!("create {}", tmp.display()))?;
     f.write_all(data)
         .ctx(|| format!("write {}", tmp.display()))?;
     fs::rename(&tmp, path).ctx(|| format!("rename {} to {}", tmp.display(), path.display()))
@@ -288,6 +330,8 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>> {
     };
     let mut ids: Vec<String> = rd
         .filter_map(|e| e.ok())
+        // A symlink is no container's directory (ContainerDir refuses to follow one).
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter(|e| e.path().join(STATE_FILE).exists())
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();

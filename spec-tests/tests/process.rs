@@ -187,6 +187,20 @@ fn env_exactly_as_given_plus_home() {
 }
 
 #[test]
+fn hundred_thousand_env_entries_start_within_the_command_timeout() {
+    // The init's work per entry must not grow with their number: with a scan per entry,
+    // 100,000 entries took minutes (runc: a few seconds). `run` panics past the harness's
+    // 60 s command timeout, which is the bound here.
+    let mut c = Container::new("bigenv");
+    let mut env: Vec<String> = vec!["PATH=/bin".into()];
+    env.extend((0..100_000).map(|i| format!("E{i}={i}")));
+    env.push("E7=last".into());
+    c.config["process"]["env"] = json!(env);
+    c.sh("echo $E7 $E99999");
+    assert_eq!(c.run().ok().out(), "last 99999");
+}
+
+#[test]
 fn cwd_existing_nested_missing_and_unreadable_by_the_user() {
     let mut c = Container::new("cwd");
     c.args(&["pwd"]);

@@ -1,0 +1,305 @@
+//! Reading and decoding `config.json`: a bounded read of a regular file, then a decode that
+//! accepts only the JSON shape the runtime-spec defines, with errors that name the field.
+//!
+//! serde's derived `Deserialize` reads a struct from a JSON array as well as from an object
+//! (`"user": []` decodes as uid 0, `"resources": []` as no limits at all), which the spec
+//! does not allow. Rather than a check per field, [`decode`] compares the decoded spec,
+//! serialized back, with the JSON as written: wherever the spec's type is an object the
+//! config must have had an object.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+
+use oci_spec::runtime::Spec;
+use serde_json::Value;
+
+use crate::error::{Context, Error, Result};
+use crate::jsonpath::{self, Seg};
+
+/// The largest config.json hull reads. Real configs are kilobytes; the largest seen in
+/// practice (a 100,000-entry environment, a full seccomp profile) are a few MiB. 64 MiB
+/// leaves room for anything legitimate while a config pointed at a huge file cannot make
+/// `create` eat the host's memory (decoding holds the text, a JSON tree and the typed spec).
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// Reads `cfg`, which must be a regular file (after symlinks, which bundles may use) of at
+/// most [`MAX_CONFIG_BYTES`].
+pub fn read_config(cfg: &Path) -> Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = || cfg.display().to_string();
+    // O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it.
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(cfg)
+        .ctx(|| format!("read {}", name()))?;
+    let meta = f.metadata().ctx(|| format!("stat {}", name()))?;
+    if !meta.is_file() {
+        return Err(Error::config(
+            name(),
+            format!("not a regular file (a {})", file_kind(&meta)),
+        ));
+    }
+    let too_big = || {
+        Error::config(
+            name(),
+            format!("larger than {} MiB", MAX_CONFIG_BYTES >> 20),
+        )
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    let mut raw = Vec::with_capacity(meta.len() as usize);
+    // The size can grow after the fstat: the read is bounded on its own.
+    f.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut raw)
+        .ctx(|| format!("read {}", name()))?;
+    if raw.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    Ok(raw)
+}
+
+fn file_kind(m: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "fifo"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_socket() {
+        "socket"
+    } else {
+        "special file"
+    }
+}
+
+/// Decodes config.json text (`cfg` names it in errors).
+pub fn decode(raw: &[u8], cfg: &Path) -> Result<Spec> {
+    let tree: Value = serde_json::from_slice(raw)
+        .map_err(|e| Error::config(cfg.display().to_string(), format!("invalid JSON: {e}")))?;
+    // Before the typed decode, which takes a name without its prefix ("KILL") in some sets
+    // and then fails on another set, or on capset, far from the bad name.
+    capability_names(&tree)?;
+    let spec: Spec = serde_json::from_slice(raw).map_err(|e| decode_error(raw, &tree, cfg, e))?;
+    let typed = serde_json::to_value(&spec)
+        .map_err(|e| Error::container(format!("{}: encode spec: {e}", cfg.display())))?;
+    check_shape(&tree, &typed, &mut Vec::new(), cfg)?;
+    Ok(spec)
+}
+
+/// Fails where `raw` has an array and the decoded spec an object.
+fn check_shape(raw: &Value, typed: &Value, at: &mut Vec<Seg>, cfg: &Path) -> Result<()> {
+    match (raw, typed) {
+        (Value::Array(_), Value::Object(_)) => Err(Error::config(
+            field_name(at, cfg),
+            "must be a JSON object, not an array",
+        )),
+        (Value::Object(r), Value::Object(t)) => {
+            for (k, tv) in t {
+                if let Some(rv) = r.get(k) {
+                    at.push(Seg::Key(k.clone()));
+                    check_shape(rv, tv, at, cfg)?;
+                    at.pop();
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(r), Value::Array(t)) => {
+            for (i, (rv, tv)) in r.iter().zip(t).enumerate() {
+                at.push(Seg::Index(i));
+                check_shape(rv, tv, at, cfg)?;
+                at.pop();
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The spec path of `at`, or the file itself for the top level.
+fn field_name(at: &[Seg], cfg: &Path) -> String {
+    if at.is_empty() {
+        cfg.display().to_string()
+    } else {
+        jsonpath::render(at)
+    }
+}
+
+/// Every name in `process.capabilities` must be a known capability, spelled as the spec
+/// does (`CAP_KILL`): an error names the set and the index.
+fn capability_names(tree: &Value) -> Result<()> {
+    let caps = &tree["process"]["capabilities"];
+    for set in [
+        "bounding",
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+    ] {
+        for (i, c) in caps[set].as_array().into_iter().flatten().enumerate() {
+            let known = c
+                .as_str()
+                .is_some_and(|n| n.starts_with("CAP_") && n.parse::<caps::Capability>().is_ok());
+            if !known {
+                return Err(Error::config(
+                    format!("process.capabilities.{set}[{i}]"),
+                    format!("unknown capability {c}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Explains a config.json that is valid JSON but does not decode into the spec's types:
+/// serde names a line and column, users need the field (`process.rlimits[1].type`).
+fn decode_error(raw: &[u8], tree: &Value, cfg: &Path, e: serde_json::Error) -> Error {
+    if let Err(err) = capability_names(tree) {
+        return err;
+    }
+    // A wrongly typed resource value gets an error naming its field.
+    if let Some(err) = crate::cgroups::validate::explain_json(raw) {
+        return err.into();
+    }
+    let text = e.to_string();
+    // serde_json reports these at the closing bracket of the object or array at fault.
+    let whole = text.starts_with("missing field") || text.starts_with("invalid length");
+    let at = jsonpath::segments(raw, e.line(), e.column(), whole);
+    let msg = if text.starts_with("invalid length") && text.contains("expected struct") {
+        // A struct read from an array (serde allows it, the spec does not).
+        "must be a JSON object, not an array".to_string()
+    } else if !e.is_data() {
+        // The text is valid JSON (it parsed above): serde_json reports a non-string where
+        // an enum's name belongs as a syntax error ("expected value"), naming no type.
+        let found = jsonpath::get(tree, &at).map_or("a non-string".to_string(), describe);
+        format!("invalid type: {found}, expected a string")
+    } else {
+        text
+    };
+    Error::config(
+        field_name(&at, cfg),
+        format!("{msg} (in {})", cfg.display()),
+    )
+}
+
+/// A JSON value as serde names one in its type errors.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) => format!("number `{n}`"),
+        Value::String(s) => format!("string {s:?}"),
+        Value::Array(_) => "sequence".into(),
+        Value::Object(_) => "map".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_of(v: Value) -> String {
+        let raw = serde_json::to_vec(&v).expect("encode");
+        match decode(&raw, Path::new("config.json")) {
+            Ok(_) => "decoded".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn base() -> Value {
+        crate::spec::default_spec(false)
+    }
+
+    #[test]
+    fn arrays_where_objects_belong_are_refused_with_the_field() {
+        let mut v = base();
+        v["process"]["user"] = serde_json::json!([]);
+        assert!(err_of(v).starts_with("process.user: must be a JSON object"));
+        let mut v = base();
+        v["linux"]["resources"] = serde_json::json!([]);
+        assert!(err_of(v).starts_with("linux.resources: must be a JSON object"));
+        let mut v = base();
+        v["process"]["capabilities"] = serde_json::json!([]);
+        assert!(err_of(v).starts_with("process.capabilities: must be a JSON object"));
+        let mut v = base();
+        v["hooks"] = serde_json::json!([]);
+        assert!(err_of(v).starts_with("hooks: must be a JSON object"));
+        let mut v = base();
+        v["linux"]["namespaces"][0] = serde_json::json!(["pid"]);
+        assert!(err_of(v).starts_with("linux.namespaces[0]"));
+        assert!(err_of(serde_json::json!([])).starts_with("config.json: must be a JSON object"));
+        assert_eq!(err_of(base()), "decoded");
+    }
+
+    #[test]
+    fn enum_fields_given_a_non_string_name_the_field() {
+        for bad in [
+            serde_json::json!(-1),
+            Value::Null,
+            serde_json::json!([]),
+            serde_json::json!({}),
+            serde_json::json!(true),
+        ] {
+            let mut v = base();
+            v["linux"]["namespaces"][1]["type"] = bad.clone();
+            let e = err_of(v);
+            assert!(
+                e.starts_with("linux.namespaces[1].type: invalid type"),
+                "{e}"
+            );
+            let mut v = base();
+            v["process"]["rlimits"][0]["type"] = bad.clone();
+            let e = err_of(v);
+            assert!(
+                e.starts_with("process.rlimits[0].type: invalid type"),
+                "{e}"
+            );
+            let mut v = base();
+            v["linux"]["seccomp"] = serde_json::json!({"defaultAction": bad});
+            let e = err_of(v);
+            assert!(
+                e.starts_with("linux.seccomp.defaultAction: invalid type"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_capability_names_the_field() {
+        let mut v = base();
+        v["process"]["capabilities"]["permitted"] = serde_json::json!(["CAP_KILL", "CAP_BOGUS"]);
+        let e = err_of(v);
+        assert!(
+            e.starts_with("process.capabilities.permitted[1]: unknown capability \"CAP_BOGUS\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_capability_without_its_prefix_names_its_set() {
+        let mut v = base();
+        v["process"]["capabilities"]["bounding"] = serde_json::json!(["CAP_KILL", "KILL"]);
+        let e = err_of(v);
+        assert!(
+            e.starts_with("process.capabilities.bounding[1]: unknown capability \"KILL\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn reads_only_bounded_regular_files() {
+        let e = read_config(Path::new("/dev/zero")).expect_err("a device");
+        assert_eq!(
+            e.to_string(),
+            "/dev/zero: not a regular file (a character device)"
+        );
+        let e = read_config(Path::new("/")).expect_err("a directory");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+}
