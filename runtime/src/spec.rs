@@ -30,7 +30,8 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     let dir = fs::canonicalize(bundle).ctx(|| format!("bundle {}", bundle.display()))?;
     let cfg = dir.join("config.json");
     let raw = fs::read(&cfg).ctx(|| format!("read {}", cfg.display()))?;
-    let mut spec: Spec = serde_json::from_slice(&raw).map_err(|e| parse_error(&raw, &cfg, e))?;
+    let mut spec: Spec =
+        crate::compat::spec_from_slice(&raw, true).map_err(|e| parse_error(&raw, &cfg, e))?;
     absolute_mount_destinations(&mut spec);
     validate(&spec)?;
     let root = spec

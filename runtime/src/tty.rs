@@ -105,7 +105,7 @@ pub fn setup(
     let n = sys::pty_number(master.as_fd()).ctx(|| "TIOCGPTN")?;
     send_fd(console.fd(), &format!("/dev/pts/{n}"), master.as_fd())?;
     drop(master);
-    nix::unistd::setsid().ctx(|| "setsid")?;
+    // The caller has made us a session leader (init::enter, exec): no controlling tty yet.
     sys::set_controlling_tty(slave.as_fd()).ctx(|| "make the pty the controlling terminal")?;
     for fd in 0..3 {
         sys::dup2(slave.as_fd(), fd).ctx(|| format!("dup pty onto fd {fd}"))?;
@@ -254,6 +254,13 @@ impl Drop for RawMode {
 pub fn supervise(pid: i32, master: Option<OwnedFd>, sigfd: &SignalFd) -> Result<i32> {
     let _raw = master.as_ref().map(|_| RawMode::enter());
     if let Some(m) = &master {
+        // Our own terminal already turns `\n` into `\r\n`: the pty must not do it too, so
+        // the output lines end as runc's do (its recvtty clears ONLCR as well).
+        if let Ok(mut t) = termios::tcgetattr(m.as_fd()) {
+            t.output_flags.remove(termios::OutputFlags::ONLCR);
+            termios::tcsetattr(m.as_fd(), termios::SetArg::TCSANOW, &t)
+                .ctx(|| "pty: clear ONLCR")?;
+        }
         if let Ok((r, c)) = sys::get_winsize(std::io::stdin().as_fd()) {
             let _ = sys::set_winsize(m.as_fd(), r, c);
         }
