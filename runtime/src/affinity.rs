@@ -22,7 +22,8 @@ pub fn reset() -> Result<()> {
 /// Sets the calling process's affinity to `list` (`field` names it in errors).
 pub fn set(field: &str, list: &str) -> Result<()> {
     let cpus = parse(field, list)?;
-    sched_setaffinity(Pid::from_raw(0), &cpus).ctx(|| format!("{field} {list:?}: sched_setaffinity"))
+    sched_setaffinity(Pid::from_raw(0), &cpus)
+        .ctx(|| format!("{field} {list:?}: sched_setaffinity"))
 }
 
 /// Parses a CPU list as the spec and taskset write it: `0-3,7`.

@@ -37,7 +37,9 @@ fn decode<T: serde::de::DeserializeOwned>(
         return Err(first);
     };
     let changed = match in_spec {
-        true => v.get_mut("process").is_some_and(|p| normalize_process(p, warn)),
+        true => v
+            .get_mut("process")
+            .is_some_and(|p| normalize_process(p, warn)),
         false => normalize_process(&mut v, warn),
     };
     match changed {
@@ -62,9 +64,9 @@ fn normalize_process(p: &mut Value, warn: bool) -> bool {
             let before = names.len();
             let mut unknown = Vec::new();
             names.retain(|n| {
-                let ok = n
-                    .as_str()
-                    .is_some_and(|s| serde_json::from_value::<oci_spec::runtime::Capability>(Value::from(s)).is_ok());
+                let ok = n.as_str().is_some_and(|s| {
+                    serde_json::from_value::<oci_spec::runtime::Capability>(Value::from(s)).is_ok()
+                });
                 if !ok && n.is_string() {
                     unknown.push(n.as_str().unwrap_or_default().to_string());
                 }
@@ -81,10 +83,7 @@ fn normalize_process(p: &mut Value, warn: bool) -> bool {
             }
         }
     }
-    if let Some(Value::Array(flags)) = obj
-        .get_mut("scheduler")
-        .and_then(|s| s.get_mut("flags"))
-    {
+    if let Some(Value::Array(flags)) = obj.get_mut("scheduler").and_then(|s| s.get_mut("flags")) {
         for f in flags.iter_mut() {
             let decoded = match f.as_str() {
                 Some("SCHED_FLAG_RESET_ON_FORK") => "SCHED_RESET_ON_FORK",
@@ -120,7 +119,11 @@ mod tests {
         let flags = p.scheduler().as_ref().and_then(|s| s.flags().clone());
         assert_eq!(
             flags,
-            Some(vec![F::SchedResetOnFork, F::SchedFlagDLOverrun, F::SchedFlagReclaim])
+            Some(vec![
+                F::SchedResetOnFork,
+                F::SchedFlagDLOverrun,
+                F::SchedFlagReclaim
+            ])
         );
         // Still an error when something else is wrong.
         assert!(process_from_slice(br#"{"args": 5, "cwd": "/"}"#).is_err());

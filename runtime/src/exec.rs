@@ -143,7 +143,9 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
         // In the container's cgroup now. `execCPUAffinity.final`, else (no `initial`
         // either) every CPU the cpuset allows, not the affinity of whoever ran hull; with
         // only `initial`, the kernel's choice on entering the cgroup stands (runtime-spec).
-        let fin = affinity.as_ref().and_then(|a| a.cpu_affinity_final().clone());
+        let fin = affinity
+            .as_ref()
+            .and_then(|a| a.cpu_affinity_final().clone());
         match (&fin, affinity.as_ref().and_then(|a| a.initial().clone())) {
             (Some(f), _) => crate::affinity::set("process.execCPUAffinity.final", f)?,
             (None, None) => crate::affinity::reset()?,

@@ -90,5 +90,4 @@ mod tests {
         let f = std::fs::File::open("/dev/null").expect("open");
         assert!(open_fds().contains(&f.as_raw_fd()));
     }
-
 }

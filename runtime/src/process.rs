@@ -266,7 +266,10 @@ pub fn environment(p: &Process, extra: &[String]) -> Vec<String> {
         }
     }
     // Absent or empty, as runc (`HOME=` is no home either).
-    if !env.iter().any(|e| e.starts_with("HOME=") && e.len() > "HOME=".len()) {
+    if !env
+        .iter()
+        .any(|e| e.starts_with("HOME=") && e.len() > "HOME=".len())
+    {
         let home = format!(
             "HOME={}",
             home_of(p.user().uid()).unwrap_or_else(|| "/".into())

@@ -94,7 +94,10 @@ fn created_init_and_hooks_hold_no_host_fds() {
     c.wait_status("stopped");
     let hook = std::fs::read_to_string(c.rootfs().join("hookfds")).expect("hook ran");
     for f in [&passed, &host] {
-        assert!(!hook.contains(&f.display().to_string()), "hook has {f:?}: {hook}");
+        assert!(
+            !hook.contains(&f.display().to_string()),
+            "hook has {f:?}: {hook}"
+        );
     }
     let prog = std::fs::read_to_string(out.join("stdout")).expect("stdout");
     assert!(prog.contains(&format!("3 {}", passed.display())), "{prog}");
@@ -109,10 +112,18 @@ fn init_and_exec_lead_their_own_session() {
     assert_eq!(c.run().ok().out(), "ret=1", "init's session");
     let mut c = Container::new("setsidexec");
     sleeper(&mut c);
-    let o = exec(&c, &[], &["sh", "-c", "echo $$; exec checker syscall 124 0"]);
+    let o = exec(
+        &c,
+        &[],
+        &["sh", "-c", "echo $$; exec checker syscall 124 0"],
+    );
     let lines: Vec<&str> = o.ok().out().lines().collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
-    assert_eq!(format!("ret={}", lines[0]), lines[1], "exec'd process's session");
+    assert_eq!(
+        format!("ret={}", lines[0]),
+        lines[1],
+        "exec'd process's session"
+    );
 }
 
 #[test]
@@ -130,7 +141,9 @@ fn affinity_is_the_containers_not_the_callers() {
     let hull = spec_tests::hull_bin().display().to_string();
     let root = c.root.display().to_string();
     let mut cmd = Command::new("taskset");
-    cmd.args(["-c", "0", &hull, "--root", &root, "run", "--bundle", &b, &c.id]);
+    cmd.args([
+        "-c", "0", &hull, "--root", &root, "run", "--bundle", &b, &c.id,
+    ]);
     let o = spec_tests::run_cmd(cmd, None);
     assert_eq!(status_field(o.ok().out(), "Cpus_allowed_list"), all);
 
@@ -160,10 +173,17 @@ fn exec_process_json_without_user_is_root() {
     let mut c = Container::new("nouser");
     sleeper(&mut c);
     let pj = c.scratch("p").join("process.json");
-    std::fs::write(&pj, json!({"args": ["checker", "ids"], "cwd": "/"}).to_string())
-        .expect("process.json");
+    std::fs::write(
+        &pj,
+        json!({"args": ["checker", "ids"], "cwd": "/"}).to_string(),
+    )
+    .expect("process.json");
     let o = exec(&c, &["--process", &pj.display().to_string()], &[]);
-    assert!(o.ok().out().starts_with("uid=0/0/0 gid=0/0/0"), "{}", o.out());
+    assert!(
+        o.ok().out().starts_with("uid=0/0/0 gid=0/0/0"),
+        "{}",
+        o.out()
+    );
 }
 
 #[test]
@@ -251,6 +271,10 @@ fn time_offsets_with_a_user_namespace() {
     c.args(&["cat", "/proc/self/timens_offsets"]);
     let o = c.run();
     assert!(o.ok().out().contains("monotonic"), "{}", o.out());
-    let l = o.out().lines().find(|l| l.starts_with("monotonic")).unwrap_or("");
+    let l = o
+        .out()
+        .lines()
+        .find(|l| l.starts_with("monotonic"))
+        .unwrap_or("");
     assert_eq!(l.split_whitespace().nth(1), Some("86400"), "{l}");
 }
