@@ -93,6 +93,15 @@ pub fn setup(
     )
     .ctx(|| "open /dev/pts/ptmx (is a devpts mounted at /dev/pts?)")?;
     let slave = sys::pty_peer(master.as_fd()).ctx(|| "open pty slave")?;
+    if let Console::Relay(_) = console {
+        // hull relays this pty to a terminal that turns `\n` into `\r\n` itself: the pty
+        // must not do it too, so lines end as under runc (its recvtty clears ONLCR as
+        // well). Here, before the program runs and can save the terminal's settings.
+        let mut t = termios::tcgetattr(master.as_fd()).ctx(|| "pty: tcgetattr")?;
+        t.output_flags.remove(termios::OutputFlags::ONLCR);
+        termios::tcsetattr(master.as_fd(), termios::SetArg::TCSANOW, &t)
+            .ctx(|| "pty: clear ONLCR")?;
+    }
     if let Some((rows, cols)) = size {
         sys::set_winsize(master.as_fd(), rows, cols).ctx(|| "process.consoleSize")?;
     }
@@ -254,13 +263,6 @@ impl Drop for RawMode {
 pub fn supervise(pid: i32, master: Option<OwnedFd>, sigfd: &SignalFd) -> Result<i32> {
     let _raw = master.as_ref().map(|_| RawMode::enter());
     if let Some(m) = &master {
-        // Our own terminal already turns `\n` into `\r\n`: the pty must not do it too, so
-        // the output lines end as runc's do (its recvtty clears ONLCR as well).
-        if let Ok(mut t) = termios::tcgetattr(m.as_fd()) {
-            t.output_flags.remove(termios::OutputFlags::ONLCR);
-            termios::tcsetattr(m.as_fd(), termios::SetArg::TCSANOW, &t)
-                .ctx(|| "pty: clear ONLCR")?;
-        }
         if let Ok((r, c)) = sys::get_winsize(std::io::stdin().as_fd()) {
             let _ = sys::set_winsize(m.as_fd(), r, c);
         }
