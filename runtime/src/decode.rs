@@ -83,10 +83,15 @@ fn file_kind(m: &fs::Metadata) -> &'static str {
 pub fn decode(raw: &[u8], cfg: &Path) -> Result<Spec> {
     let tree: Value = serde_json::from_slice(raw)
         .map_err(|e| Error::config(cfg.display().to_string(), format!("invalid JSON: {e}")))?;
-    // Before the typed decode, which takes a name without its prefix ("KILL") in some sets
-    // and then fails on another set, or on capset, far from the bad name.
-    capability_names(&tree)?;
-    let spec: Spec = serde_json::from_slice(raw).map_err(|e| decode_error(raw, &tree, cfg, e))?;
+    // Unknown capability names are skipped with a warning naming set and index (runtime-spec
+    // 1.2, runc); a name without its prefix ("KILL") counts as unknown in every set, not as
+    // CAP_KILL in the sets where the decoder would take it.
+    let decoded = if crate::compat::has_unprefixed_capability(&tree) {
+        crate::compat::spec_from_value(tree.clone(), true)
+    } else {
+        crate::compat::spec_from_slice(raw, true)
+    };
+    let spec: Spec = decoded.map_err(|e| decode_error(raw, &tree, cfg, e))?;
     let typed = serde_json::to_value(&spec)
         .map_err(|e| Error::container(format!("{}: encode spec: {e}", cfg.display())))?;
     check_shape(&tree, &typed, &mut Vec::new(), cfg)?;
@@ -131,38 +136,9 @@ fn field_name(at: &[Seg], cfg: &Path) -> String {
     }
 }
 
-/// Every name in `process.capabilities` must be a known capability, spelled as the spec
-/// does (`CAP_KILL`): an error names the set and the index.
-fn capability_names(tree: &Value) -> Result<()> {
-    let caps = &tree["process"]["capabilities"];
-    for set in [
-        "bounding",
-        "effective",
-        "permitted",
-        "inheritable",
-        "ambient",
-    ] {
-        for (i, c) in caps[set].as_array().into_iter().flatten().enumerate() {
-            let known = c
-                .as_str()
-                .is_some_and(|n| n.starts_with("CAP_") && n.parse::<caps::Capability>().is_ok());
-            if !known {
-                return Err(Error::config(
-                    format!("process.capabilities.{set}[{i}]"),
-                    format!("unknown capability {c}"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Explains a config.json that is valid JSON but does not decode into the spec's types:
 /// serde names a line and column, users need the field (`process.rlimits[1].type`).
 fn decode_error(raw: &[u8], tree: &Value, cfg: &Path, e: serde_json::Error) -> Error {
-    if let Err(err) = capability_names(tree) {
-        return err;
-    }
     // A wrongly typed resource value gets an error naming its field.
     if let Some(err) = crate::cgroups::validate::explain_json(raw) {
         return err.into();
@@ -271,25 +247,22 @@ mod tests {
     }
 
     #[test]
-    fn unknown_capability_names_the_field() {
-        let mut v = base();
-        v["process"]["capabilities"]["permitted"] = serde_json::json!(["CAP_KILL", "CAP_BOGUS"]);
-        let e = err_of(v);
-        assert!(
-            e.starts_with("process.capabilities.permitted[1]: unknown capability \"CAP_BOGUS\""),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn a_capability_without_its_prefix_names_its_set() {
+    fn unknown_and_unprefixed_capabilities_are_skipped_in_every_set() {
         let mut v = base();
         v["process"]["capabilities"]["bounding"] = serde_json::json!(["CAP_KILL", "KILL"]);
-        let e = err_of(v);
-        assert!(
-            e.starts_with("process.capabilities.bounding[1]: unknown capability \"KILL\""),
-            "{e}"
-        );
+        v["process"]["capabilities"]["permitted"] = serde_json::json!(["CAP_BOGUS", "CAP_KILL"]);
+        let raw = serde_json::to_vec(&v).unwrap_or_default();
+        let spec = decode(&raw, Path::new("config.json"));
+        let caps = spec
+            .ok()
+            .and_then(|s| s.process().clone())
+            .and_then(|p| p.capabilities().clone());
+        let names = |s: Option<&std::collections::HashSet<oci_spec::runtime::Capability>>| {
+            s.map(|s| s.len()).unwrap_or(0)
+        };
+        // "KILL" is not CAP_KILL in one set and an error in another: skipped everywhere.
+        assert_eq!(names(caps.as_ref().and_then(|c| c.bounding().as_ref())), 1);
+        assert_eq!(names(caps.as_ref().and_then(|c| c.permitted().as_ref())), 1);
     }
 
     #[test]

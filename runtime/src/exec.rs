@@ -116,10 +116,16 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
     let (no_new_keyring, keyring) = (st.no_new_keyring, format!("_ses.{}", st.id));
     drop(dir);
 
-    let setup = |chan: &channel::Channel| -> Result<process::Launch> {
+    let affinity = p.exec_cpu_affinity().clone();
+    let personality = linux.personality().clone();
+    let setup = |chan: &channel::Channel| -> Result<(process::Launch, crate::fds::Passed)> {
         for fd in close_first {
             let _ = nix::unistd::close(fd);
         }
+        // The caller's fds: the host's closed now, the container's held until execve.
+        let passed = crate::fds::take(o.preserve_fds)?;
+        // A session of its own, as runc's exec'd processes have.
+        nix::unistd::setsid().ctx(|| "setsid")?;
         sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64)
             .ctx(|| "prctl(PR_SET_PDEATHSIG)")?;
@@ -134,6 +140,20 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
                 .ctx(|| "setresuid(0) in the container's user namespace")?;
         }
         chan.expect(&Msg::Continue)?;
+        // In the container's cgroup now. `execCPUAffinity.final`, else (no `initial`
+        // either) every CPU the cpuset allows, not the affinity of whoever ran hull; with
+        // only `initial`, the kernel's choice on entering the cgroup stands (runtime-spec).
+        let fin = affinity
+            .as_ref()
+            .and_then(|a| a.cpu_affinity_final().clone());
+        match (&fin, affinity.as_ref().and_then(|a| a.initial().clone())) {
+            (Some(f), _) => crate::affinity::set("process.execCPUAffinity.final", f)?,
+            (None, None) => crate::affinity::reset()?,
+            (None, Some(_)) => {}
+        }
+        if let Some(pers) = &personality {
+            process::set_personality(pers)?;
+        }
         // The container's session keyring, as its init has, never the caller's (which holds
         // the host user's keys).
         if !no_new_keyring {
@@ -158,13 +178,14 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
             .ctx(|| format!("process.cwd {}", p.cwd().display()))?;
         let launch = process::prepare(&p, &caps, userns, cwd, &[], seccomp.as_ref(), chan)?;
         sys::prctl(libc::PR_SET_PDEATHSIG, 0).ctx(|| "prctl(PR_SET_PDEATHSIG, 0)")?;
-        Ok(launch)
+        Ok((launch, passed))
     };
 
     // v1: the helper moves itself into the container's cgroups (and is cloned into a hybrid
     // host's unified one) before joining the namespaces; the process inherits them. This
     // skips the grace-period wait of a placement from outside (placement.rs).
     // (`--cgroup`: a sub-cgroup the driver resolves; placed from outside.)
+    let initial = affinity.as_ref().and_then(|a| a.initial().as_deref());
     let self_join = match &cg {
         Some(cg) if o.cgroup.is_empty() => crate::placement::SelfJoin::prepare(cg.as_ref())?,
         _ => None,
@@ -180,6 +201,11 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
             // a readable /proc/<pid>/fd (host procfs) or exe, not even for an instant.
             let r = sys::prctl(libc::PR_SET_DUMPABLE, 0)
                 .ctx(|| "prctl(PR_SET_DUMPABLE)")
+                .and_then(|_| match initial {
+                    // Before the process enters the cgroup, as the spec asks.
+                    Some(i) => crate::affinity::set("process.execCPUAffinity.initial", i),
+                    None => Ok(()),
+                })
                 .and_then(|_| self_join.as_ref().map_or(Ok(()), |j| j.join()))
                 .and_then(|_| {
                     sys::setns_pidfd(pidfd.as_fd(), flags)
@@ -194,8 +220,11 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
                 });
             match r {
                 Ok(None) => {
+                    if let Some(j) = &self_join {
+                        j.close_in_child();
+                    }
                     let err = match setup(&child_chan) {
-                        Ok(l) => process::launch(&l, o.preserve_fds, &[child_chan.raw_fd()]),
+                        Ok((l, mut passed)) => process::launch(&l, &mut passed),
                         Err(e) => e,
                     };
                     let _ = child_chan.send(&Msg::Error(err.to_string()));
@@ -288,7 +317,7 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
 fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
     if let Some(path) = &o.process {
         let data = std::fs::read(path).ctx(|| format!("read --process {}", path.display()))?;
-        let p: Process = serde_json::from_slice(&data).map_err(|e| {
+        let p: Process = crate::compat::process_from_slice(&data).map_err(|e| {
             Error::config(
                 path.display().to_string(),
                 format!("invalid process JSON: {e}"),
@@ -376,9 +405,14 @@ fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
             s.extend(add.iter().copied());
             Some(s)
         };
-        // Bounding, effective and permitted only, as runc: adding to inheritable (and so
-        // ambient) would let the capability survive an execve into a non-root program
-        // (CVE-2022-29162).
+        // Bounding, effective and permitted, as runc: adding to inheritable would let the
+        // capability survive an execve into a non-root program (CVE-2022-29162). Ambient
+        // too when the process has an inheritable set, as runc: it takes effect where the
+        // capability is inheritable (CapSets skips it, with a warning, where it is not).
+        let ambient = match caps.inheritable() {
+            Some(_) => extend(caps.ambient()),
+            None => caps.ambient().clone(),
+        };
         caps = LinuxCapabilities::default()
             .set_bounding(extend(caps.bounding()))
             .clone()
@@ -388,7 +422,7 @@ fn build_process(o: &ExecOptions, config: &Spec) -> Result<Process> {
             .clone()
             .set_inheritable(caps.inheritable().clone())
             .clone()
-            .set_ambient(caps.ambient().clone())
+            .set_ambient(ambient)
             .clone();
         p.set_capabilities(Some(caps));
     }

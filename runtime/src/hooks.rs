@@ -1,6 +1,7 @@
 //! Lifecycle hooks (config.md "POSIX-platform Hooks"). A hook gets the container state JSON
-//! on stdin, runs with exactly its own `env` (the runtime's when it has none, as in runc),
-//! and is killed when its `timeout` expires.
+//! on stdin, runs with exactly its own `env` (when it has none: the runtime's for hooks run
+//! by the runtime, `process.env` for those the container's init runs, as in runc), and is
+//! killed when its `timeout` expires.
 //! Where a hook runs (runtime or container namespace) is decided by the caller: this module
 //! only runs a list of hooks in the calling process's context.
 
@@ -22,7 +23,24 @@ pub fn run(kind: &str, hooks: Option<&Vec<Hook>>, state: &serde_json::Value) -> 
     let Some(hooks) = hooks else { return Ok(()) };
     let input = state.to_string();
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, &input).map_err(|e| describe(kind, i, h, e))?;
+        run_one(h, &input, None, None).map_err(|e| describe(kind, i, h, e))?;
+    }
+    Ok(())
+}
+
+/// [`run`] for the hooks the container's init runs: a hook without `env` gets `env`
+/// instead of hull's environment (which is the caller's), and runs in `cwd` if given.
+pub fn run_in(
+    kind: &str,
+    hooks: Option<&Vec<Hook>>,
+    state: &serde_json::Value,
+    env: &[String],
+    cwd: Option<&std::path::Path>,
+) -> Result<()> {
+    let Some(hooks) = hooks else { return Ok(()) };
+    let input = state.to_string();
+    for (i, h) in hooks.iter().enumerate() {
+        run_one(h, &input, Some(env), cwd).map_err(|e| describe(kind, i, h, e))?;
     }
     Ok(())
 }
@@ -34,7 +52,7 @@ pub fn run_warn(kind: &str, hooks: Option<&Vec<Hook>>, state: &serde_json::Value
     let Some(hooks) = hooks else { return };
     let input = state.to_string();
     for (i, h) in hooks.iter().enumerate() {
-        if let Err(e) = run_one(h, &input) {
+        if let Err(e) = run_one(h, &input, None, None) {
             crate::logging::warn(&describe(kind, i, h, e).to_string());
         }
     }
@@ -47,7 +65,12 @@ fn describe(kind: &str, i: usize, h: &Hook, e: String) -> Error {
 /// What a hook may print that is kept for the error message.
 const KEEP: usize = 4096;
 
-fn run_one(h: &Hook, input: &str) -> std::result::Result<(), String> {
+fn run_one(
+    h: &Hook,
+    input: &str,
+    default_env: Option<&[String]>,
+    cwd: Option<&std::path::Path>,
+) -> std::result::Result<(), String> {
     let mut cmd = Command::new(h.path());
     if let Some(args) = h.args() {
         if let Some(a0) = args.first() {
@@ -56,8 +79,12 @@ fn run_one(h: &Hook, input: &str) -> std::result::Result<(), String> {
         cmd.args(args.iter().skip(1));
     }
     // `env` given (even empty): exactly that. Absent: the runtime's own environment, as
-    // runc does (hooks such as GPU and network plugins rely on PATH being there).
-    if let Some(env) = h.env() {
+    // runc does (hooks such as GPU and network plugins rely on PATH being there), or the
+    // one the caller says a hook in its place gets.
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    if let Some(env) = h.env().as_deref().or(default_env) {
         cmd.env_clear();
         for kv in env {
             if let Some((k, v)) = kv.split_once('=') {

@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::fcntl::OFlag;
 use oci_spec::runtime::{Linux, LinuxNamespaceType as T, Process, Spec};
@@ -51,9 +51,11 @@ pub fn run(a: InitArgs<'_>) -> ! {
     for fd in &a.close_first {
         let _ = nix::unistd::close(*fd);
     }
-    match setup(&a) {
-        Ok((exec, phases)) => {
-            let err = finish(&a, exec, phases);
+    // The caller's fds: the host's closed now, the container's held until execve.
+    let passed = crate::fds::take(a.preserve_fds);
+    match passed.and_then(|passed| setup(&a).map(|r| (r, passed))) {
+        Ok(((exec, phases), passed)) => {
+            let err = finish(&a, exec, phases, passed);
             // After Ready nobody waits on the channel; stderr is the container's stderr, and
             // a `start` waiting on startContainer hooks reads the exec fifo.
             let _ = writeln!(std::io::stderr(), "hull: {err}");
@@ -106,6 +108,9 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
 /// Phases `cgroup join` and `wait for parent`: the init's first steps, before the parent
 /// has written its id maps and placed it.
 fn enter(a: &InitArgs<'_>, ph: &mut Phases) -> Result<()> {
+    // A session of its own (runc's init does the same), never the caller's: also what
+    // makes a pty its controlling terminal possible.
+    nix::unistd::setsid().ctx(|| "setsid")?;
     // Die with the parent until the container is created, so a killed `create` leaves nothing.
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64).ctx(|| "prctl(PR_SET_PDEATHSIG)")?;
     // Until execve the init holds host resources: keep /proc/self/* (exe, fds) out of reach
@@ -115,10 +120,14 @@ fn enter(a: &InitArgs<'_>, ph: &mut Phases) -> Result<()> {
     // and before anything the container's limits should account for.
     if let Some(j) = a.cgroup_join {
         j.join()?;
+        // The host's cgroup files are done with: not held until the container starts.
+        j.close_in_child();
         ph.mark("cgroup join");
     }
     a.chan.expect(&Msg::Continue)?;
     ph.mark("wait for parent");
+    // In its cgroup now: the affinity of whoever ran hull is not the container's.
+    crate::affinity::reset()?;
     Ok(())
 }
 
@@ -169,11 +178,14 @@ fn run_create_hooks(a: &InitArgs<'_>) -> Result<()> {
         a.chan.expect(&Msg::HooksDone)?;
     }
     // createContainer hooks: container namespaces, but paths still resolve in the runtime's
-    // root because pivot_root has not happened yet (runtime-spec config.md).
-    hooks::run(
+    // root because pivot_root has not happened yet (runtime-spec config.md). As in runc,
+    // they run in the rootfs and, without their own `env`, get the process's.
+    hooks::run_in(
         "createContainer",
         hooks.create_container().as_ref(),
         &hook_state(a, "creating"),
+        &process_env(a),
+        Some(&a.bundle.rootfs),
     )
 }
 
@@ -280,8 +292,21 @@ fn prepare_process(
     )
 }
 
-/// From Ready to execve: wait for `start`, run startContainer hooks, seal fds, exec.
-fn finish(a: &InitArgs<'_>, exec: process::Launch, phases: Phases) -> Error {
+/// What a hook in the container without its own `env` gets: `process.env` (runc's init
+/// has replaced its own environment with it), never hull's, which is the caller's.
+fn process_env(a: &InitArgs<'_>) -> Vec<String> {
+    let p = a.bundle.spec.process().as_ref();
+    p.and_then(|p| p.env().clone()).unwrap_or_default()
+}
+
+/// From Ready to execve: wait for `start`, load a seccomp filter left for the end, run
+/// startContainer hooks (filtered, as in runc), hand over the preserved fds, exec.
+fn finish(
+    a: &InitArgs<'_>,
+    mut exec: process::Launch,
+    phases: Phases,
+    mut passed: crate::fds::Passed,
+) -> Error {
     // The parent exits once it has Ready: stop dying with it first.
     if let Err(e) = sys::prctl(libc::PR_SET_PDEATHSIG, 0) {
         return Error::Sys {
@@ -323,18 +348,34 @@ fn finish(a: &InitArgs<'_>, exec: process::Launch, phases: Phases) -> Error {
         }
     }
     drop(fifo);
-    let spec = &a.bundle.spec;
-    if let Some(h) = spec.hooks().as_ref() {
-        if let Err(e) = hooks::run(
-            "startContainer",
-            h.start_container().as_ref(),
-            &hook_state(a, "created"),
-        ) {
+    let start_hooks = a
+        .bundle
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().clone())
+        .filter(|h| !h.is_empty());
+    // Without hooks the fds are handed over before the filter, so it never sees fcntl.
+    if start_hooks.is_none() {
+        if let Err(e) = passed.release() {
             return e;
         }
     }
-    let own = [a.chan.raw_fd(), a.fifo.as_raw_fd()];
-    process::launch(&exec, a.preserve_fds, &own)
+    if let Some(prog) = exec.seccomp.take() {
+        if let Err(e) = prog.install() {
+            return e.into();
+        }
+    }
+    if let Err(e) = hooks::run_in(
+        "startContainer",
+        start_hooks.as_ref(),
+        &hook_state(a, "created"),
+        &process_env(a),
+        None,
+    ) {
+        return e;
+    }
+    process::launch(&exec, &mut passed)
 }
 
 /// The state JSON hooks running inside the container get.
@@ -413,8 +454,13 @@ fn time_namespace(procfs: BorrowedFd<'_>, linux: &oci_spec::runtime::Linux) -> R
         ));
     }
     if !text.is_empty() {
-        write_proc(procfs, "self/timens_offsets", &text)
-            .map_err(|e| with_field("linux.timeOffsets", e))?;
+        // A non-dumpable task's /proc files belong to the host's root, which a new user
+        // namespace's root cannot open: dumpable for this write only. Nothing of the
+        // container runs yet, and the time namespace is still empty.
+        sys::prctl(libc::PR_SET_DUMPABLE, 1).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+        let w = write_proc(procfs, "self/timens_offsets", &text);
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+        w.map_err(|e| with_field("linux.timeOffsets", e))?;
     }
     let path = resolve_self(procfs, "self/ns/time_for_children")?;
     let f = sys::openat2(procfs, &path, OFlag::O_RDONLY.bits(), 0, 0)

@@ -19,7 +19,9 @@
 //!   [`tty`]: the pieces of container setup ([`ids`]: uid/gid ranges); [`lsm`]: AppArmor/SELinux labels;
 //!   [`seccomp_notify`]: handing a `SCMP_ACT_NOTIFY` listener to its agent.
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
-//! - [`placement`]: how a new container process enters its cgroup cheaply.
+//! - [`placement`]: how a new container process enters its cgroup cheaply; [`affinity`]:
+//!   its CPU affinity; [`fds`]: the caller's fds, closed or handed to the program.
+//! - [`compat`]: config spellings the spec allows and the decoder does not.
 //! - [`features`]: `hull features`.
 //!
 //! The layers below, re-exported under their concern's name: [`cgroups`] (hull-cgroups: the
@@ -32,14 +34,17 @@ pub use hull_cgroups as cgroups;
 pub use hull_seccomp as seccomp;
 pub use hull_sys as sys;
 
+pub mod affinity;
 pub mod cgroup_ops;
 pub mod channel;
+pub mod compat;
 pub mod container;
 pub mod create;
 pub mod decode;
 pub mod devices;
 pub mod error;
 pub mod exec;
+pub mod fds;
 pub mod features;
 pub mod hooks;
 pub mod ids;

@@ -82,6 +82,16 @@ impl SelfJoin {
         self.unified.as_ref().map(|f| f.as_raw_fd())
     }
 
+    /// In a forked child that has joined: closes its copies of the host's cgroup fds, so
+    /// the container process does not hold them until `execve`. The child never drops this
+    /// `SelfJoin` (it ends in `execve` or `_exit`), so nothing closes them twice.
+    pub fn close_in_child(&self) {
+        let fds = self.tasks.iter().map(|(f, _)| f.as_raw_fd());
+        for fd in fds.chain(self.unified.as_ref().map(|f| f.as_raw_fd())) {
+            let _ = nix::unistd::close(fd);
+        }
+    }
+
     /// In the new (single-threaded) process: moves itself into every v1 cgroup.
     pub fn join(&self) -> Result<()> {
         for (f, dir) in &self.tasks {

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -82,18 +82,22 @@ pub fn set_rlimits(p: &Process) -> Result<()> {
     Ok(())
 }
 
-fn to_caps(field: &str, set: Option<&Capabilities>, last_cap: u8) -> Result<HashSet<Cap>> {
+/// The capabilities of one set the kernel knows; the names it does not know are returned
+/// apart, to be warned about and skipped (runtime-spec 1.2: an unknown or unavailable
+/// capability SHOULD NOT fail; runc and crun run the container).
+fn to_caps(set: Option<&Capabilities>, last_cap: u8) -> (HashSet<Cap>, Vec<String>) {
     let mut out = HashSet::new();
+    let mut unknown = Vec::new();
     for c in set.into_iter().flatten() {
         let name = format!("CAP_{c}");
-        let cap = Cap::from_str(&name)
-            .map_err(|_| Error::config(field, format!("unknown capability {name}")))?;
-        // A capability newer than the running kernel is skipped, as runc does.
-        if cap.index() <= last_cap {
-            out.insert(cap);
+        match Cap::from_str(&name) {
+            Ok(cap) if cap.index() <= last_cap => {
+                out.insert(cap);
+            }
+            _ => unknown.push(name),
         }
     }
-    Ok(out)
+    (out, unknown)
 }
 
 /// The capability sets to apply, checked against the kernel and against what hull itself
@@ -117,43 +121,47 @@ impl CapSets {
         let Some(c) = c else {
             return Ok(Self::default());
         };
-        let s = CapSets {
-            bounding: to_caps("process.capabilities.bounding", c.bounding().as_ref(), last)?,
-            effective: to_caps(
-                "process.capabilities.effective",
-                c.effective().as_ref(),
-                last,
-            )?,
-            permitted: to_caps(
-                "process.capabilities.permitted",
-                c.permitted().as_ref(),
-                last,
-            )?,
-            inheritable: to_caps(
-                "process.capabilities.inheritable",
-                c.inheritable().as_ref(),
-                last,
-            )?,
-            ambient: to_caps("process.capabilities.ambient", c.ambient().as_ref(), last)?,
-        };
         let have = caps::read(None, CapSet::Bounding).unwrap_or_default();
-        for (field, set) in [
-            ("effective", &s.effective),
-            ("permitted", &s.permitted),
-            ("ambient", &s.ambient),
-            ("inheritable", &s.inheritable),
-        ] {
-            let mut missing: Vec<String> = set.difference(&have).map(|c| c.to_string()).collect();
-            if !missing.is_empty() {
-                missing.sort();
-                return Err(Error::config(
-                    format!("process.capabilities.{field}"),
-                    format!(
-                        "{} not in the host's bounding set (the host does not grant it to hull)",
-                        missing.join(", ")
-                    ),
+        // What the kernel does not know, or the host does not grant hull (not in its
+        // bounding set), is skipped with a warning, as runc does.
+        let set = |field: &str, given: Option<&Capabilities>| {
+            let (mut known, mut skipped) = to_caps(given, last);
+            if field != "bounding" {
+                skipped.extend(known.difference(&have).map(|c| c.to_string()));
+                known.retain(|c| have.contains(c));
+            }
+            if !skipped.is_empty() {
+                skipped.sort();
+                crate::logging::warn(&format!(
+                    "process.capabilities.{field}: ignoring unknown or unavailable capabilities: {}",
+                    skipped.join(", ")
                 ));
             }
+            known
+        };
+        let mut s = CapSets {
+            bounding: set("bounding", c.bounding().as_ref()),
+            effective: set("effective", c.effective().as_ref()),
+            permitted: set("permitted", c.permitted().as_ref()),
+            inheritable: set("inheritable", c.inheritable().as_ref()),
+            ambient: set("ambient", c.ambient().as_ref()),
+        };
+        // The kernel raises an ambient capability only if it is inheritable (and permitted):
+        // one that is not is skipped with a warning, as runc and crun do.
+        let mut lone: Vec<String> = s
+            .ambient
+            .iter()
+            .filter(|c| !s.inheritable.contains(c) || !s.permitted.contains(c))
+            .map(|c| c.to_string())
+            .collect();
+        if !lone.is_empty() {
+            lone.sort();
+            crate::logging::warn(&format!(
+                "process.capabilities.ambient: skipping {}: not in the inheritable and permitted sets",
+                lone.join(", ")
+            ));
+            s.ambient
+                .retain(|c| s.inheritable.contains(c) && s.permitted.contains(c));
         }
         Ok(s)
     }
@@ -266,11 +274,19 @@ pub fn environment(p: &Process, extra: &[String]) -> Vec<String> {
             }
         }
     }
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!(
+    // Absent or empty, as runc (`HOME=` is no home either).
+    if !env
+        .iter()
+        .any(|e| e.starts_with("HOME=") && e.len() > "HOME=".len())
+    {
+        let home = format!(
             "HOME={}",
             home_of(p.user().uid()).unwrap_or_else(|| "/".into())
-        ));
+        );
+        match env.iter_mut().find(|e| e.as_str() == "HOME=") {
+            Some(e) => *e = home,
+            None => env.push(home),
+        }
     }
     env
 }
@@ -286,10 +302,18 @@ fn home_of(uid: u32) -> Option<String> {
 
 /// Finds the program to run, like runc: a name without `/` is searched in the PATH of
 /// the process's environment. Errors read like runc's (`exec: "x": executable file not
-/// found in $PATH`) because users and tools grep for them.
+/// found in $PATH`) because users and tools grep for them. Permission is checked as execve
+/// will check it: with the effective ids and capabilities (AT_EACCESS), so a non-root user
+/// with CAP_DAC_OVERRIDE may run a program only root may execute.
 pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
     let runnable = |p: &Path| {
-        nix::unistd::access(p, nix::unistd::AccessFlags::X_OK).is_ok()
+        nix::unistd::faccessat(
+            nix::fcntl::AT_FDCWD,
+            p,
+            nix::unistd::AccessFlags::X_OK,
+            nix::fcntl::AtFlags::AT_EACCESS,
+        )
+        .is_ok()
             && p.metadata().map(|m| m.is_file()).unwrap_or(false)
     };
     if arg0.contains('/') {
@@ -416,25 +440,19 @@ pub fn prepare(
     Ok(launch)
 }
 
-/// The last steps before the program runs: only fds 0-2 and the caller's fds in the
-/// preserved range `3..3+preserve_fds` stay open across execve, signal dispositions are
-/// reset, the seccomp filter goes in (if [`prepare`] left it for here), then execve.
-/// Returns only on failure.
+/// The last steps before the program runs: the caller's fds in the preserved range
+/// (held close-on-exec since [`crate::fds::take`]) are made inheritable again, signal
+/// dispositions are reset, the seccomp filter goes in (if [`prepare`] left it for here),
+/// then execve. Returns only on failure.
 ///
-/// The caller's fds are the ones without FD_CLOEXEC: they survived the execve into hull.
 /// Every fd hull opens itself is close-on-exec and stays so, even when its number falls in
 /// the preserved range because the caller left a hole there (`--preserve-fds 5` with only
 /// fd 3 open): clearing FD_CLOEXEC on whatever is open in the range would hand the container
 /// hull's `--log` file, state or cgroup directory, or host procfs (CVE-2024-21626).
-pub fn launch(l: &Launch, preserve_fds: u32, own: &[RawFd]) -> Error {
-    let first = 3 + preserve_fds;
-    if let Err(e) = sys::cloexec_from(first) {
-        return Error::Sys {
-            what: "close_range".into(),
-            source: e,
-        };
+pub fn launch(l: &Launch, passed: &mut crate::fds::Passed) -> Error {
+    if let Err(e) = passed.release() {
+        return e;
     }
-    debug_assert!(own.iter().all(|fd| !sys::fd_is_inheritable(*fd)));
     sys::reset_signals();
     if let Some(prog) = &l.seccomp {
         // As late as possible, after no_new_privs: the filter then covers only the program.
@@ -514,13 +532,22 @@ mod tests {
         let caps: LinuxCapabilities =
             serde_json::from_value(serde_json::json!({"bounding": ["CAP_KILL", "CAP_CHOWN"]}))
                 .expect("caps");
-        let s = to_caps("x", caps.bounding().as_ref(), 40).expect("known");
-        assert_eq!(s.len(), 2);
-        let s = to_caps("x", caps.bounding().as_ref(), 4).expect("known");
+        let (s, skipped) = to_caps(caps.bounding().as_ref(), 40);
+        assert_eq!((s.len(), skipped.len()), (2, 0));
+        let (s, skipped) = to_caps(caps.bounding().as_ref(), 4);
+        assert_eq!(s.len(), 1);
         assert_eq!(
-            s.len(),
-            1,
+            skipped,
+            ["CAP_KILL"],
             "CAP_KILL (5) is newer than a kernel whose last cap is 4"
         );
+    }
+
+    #[test]
+    fn empty_home_is_set() {
+        let p: Process = serde_json::from_value(serde_json::json!({
+            "cwd": "/", "user": {"uid": 4242, "gid": 0}, "env": ["A=1", "HOME="]}))
+        .expect("process");
+        assert_eq!(environment(&p, &[]), ["A=1", "HOME=/"]);
     }
 }

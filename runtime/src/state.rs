@@ -250,7 +250,8 @@ impl ContainerDir {
     pub fn load_config(&self) -> Result<oci_spec::runtime::Spec> {
         let p = self.dir.join(CONFIG_FILE);
         let data = read_nofollow(&p)?;
-        serde_json::from_slice(&data).map_err(|e| Error::container(format!("{}: {e}", p.display())))
+        crate::compat::spec_from_slice(&data, false)
+            .map_err(|e| Error::container(format!("{}: {e}", p.display())))
     }
 
     /// Path of the exec fifo.

@@ -93,6 +93,15 @@ pub fn setup(
     )
     .ctx(|| "open /dev/pts/ptmx (is a devpts mounted at /dev/pts?)")?;
     let slave = sys::pty_peer(master.as_fd()).ctx(|| "open pty slave")?;
+    if let Console::Relay(_) = console {
+        // hull relays this pty to a terminal that turns `\n` into `\r\n` itself: the pty
+        // must not do it too, so lines end as under runc (its recvtty clears ONLCR as
+        // well). Here, before the program runs and can save the terminal's settings.
+        let mut t = termios::tcgetattr(master.as_fd()).ctx(|| "pty: tcgetattr")?;
+        t.output_flags.remove(termios::OutputFlags::ONLCR);
+        termios::tcsetattr(master.as_fd(), termios::SetArg::TCSANOW, &t)
+            .ctx(|| "pty: clear ONLCR")?;
+    }
     if let Some((rows, cols)) = size {
         sys::set_winsize(master.as_fd(), rows, cols).ctx(|| "process.consoleSize")?;
     }
@@ -105,7 +114,7 @@ pub fn setup(
     let n = sys::pty_number(master.as_fd()).ctx(|| "TIOCGPTN")?;
     send_fd(console.fd(), &format!("/dev/pts/{n}"), master.as_fd())?;
     drop(master);
-    nix::unistd::setsid().ctx(|| "setsid")?;
+    // The caller has made us a session leader (init::enter, exec): no controlling tty yet.
     sys::set_controlling_tty(slave.as_fd()).ctx(|| "make the pty the controlling terminal")?;
     for fd in 0..3 {
         sys::dup2(slave.as_fd(), fd).ctx(|| format!("dup pty onto fd {fd}"))?;

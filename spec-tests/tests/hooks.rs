@@ -442,3 +442,32 @@ fn bad_hook_entries_are_config_errors() {
         assert!(!c.root.join(&c.id).exists());
     }
 }
+
+#[test]
+fn init_hooks_get_the_process_env_and_runcs_cwd() {
+    let mut c = Container::new("hookprocenv");
+    let out = c.scratch("out");
+    c.config["process"]["env"] = json!(["PATH=/bin", "FROM_PROCESS=1"]);
+    c.config["root"]["readonly"] = false.into();
+    c.config["hooks"] = json!({
+        // Before pivot_root: a host path, run in the rootfs as runc's init does.
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c",
+            format!("pwd > {0}/cwd; env > {0}/create.env", out.display())]}],
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "env > /start.env"]}],
+    });
+    c.write_config();
+    let mut cmd = c.hull_cmd();
+    cmd.env("HULL_CALLERS_SECRET", "leak")
+        .args(["run", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id);
+    spec_tests::run_cmd(cmd, None).ok();
+    let start = std::fs::read_to_string(c.rootfs().join("start.env")).expect("start hook ran");
+    let create = std::fs::read_to_string(out.join("create.env")).expect("create hook ran");
+    for (kind, env) in [("startContainer", &start), ("createContainer", &create)] {
+        assert!(env.lines().any(|l| l == "FROM_PROCESS=1"), "{kind}: {env}");
+        assert!(!env.contains("HULL_CALLERS_SECRET"), "{kind}: {env}");
+    }
+    let cwd = std::fs::read_to_string(out.join("cwd")).expect("cwd");
+    assert_eq!(cwd.trim(), c.rootfs().display().to_string());
+}

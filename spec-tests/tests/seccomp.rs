@@ -544,3 +544,33 @@ fn features_report_what_the_filter_supports() {
         ],
     );
 }
+
+#[test]
+fn a_profile_refusing_close_range_still_runs() {
+    // hull's own fd handling must not depend on close_range, whatever the profile says or
+    // at which point it is loaded (with and without noNewPrivileges).
+    for (nnp, errno) in [(false, 1), (true, 1), (false, 38), (true, 38)] {
+        let mut c = Container::new("sc-closerange");
+        c.sh("echo ran");
+        c.config["process"]["noNewPrivileges"] = nnp.into();
+        c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["close_range"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno}]});
+        let o = c.run();
+        assert_eq!(o.ok().out(), "ran", "nnp={nnp} errno={errno}");
+    }
+}
+
+#[test]
+fn start_container_hooks_run_under_the_filter() {
+    // With noNewPrivileges the filter is loaded last, but still before startContainer
+    // hooks (runc's order): a hook's mkdir is refused as the program's is.
+    let mut c = Container::new("sc-hook");
+    c.config["process"]["noNewPrivileges"] = true.into();
+    c.config["root"]["readonly"] = false.into();
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]});
+    c.config["hooks"] = json!({"startContainer": [{"path": "/bin/sh",
+        "args": ["sh", "-c", "mkdir /tmp/hookdir 2>/dev/null; echo $? > /tmp/hook-status"]}]});
+    c.sh("cat /tmp/hook-status; test -d /tmp/hookdir && echo made; true");
+    assert_eq!(c.run().ok().out(), "1");
+}

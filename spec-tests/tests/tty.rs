@@ -395,33 +395,35 @@ fn drive_foreground(cmd: Command) {
     let keep = slave.try_clone().expect("dup slave");
     let mut child = spawn_on_pty(cmd, slave);
     write_fd(m, "echo typed-$((40+2))\n");
-    let out = read_until(m, "typed-42\r\n");
+    // Lines end in `\n` alone: the relayed pty does not add `\r` (ONLCR off, as runc's
+    // recvtty leaves it), the outer terminal does that.
+    let out = read_until(m, "typed-42\n");
     assert!(out.contains("echo typed-$((40+2))"), "{out:?}");
     // hull holds the outer terminal in raw mode; the inner one does the line discipline.
     let raw = termios(m);
     assert_eq!(raw.c_lflag & (libc::ICANON | libc::ECHO | libc::ISIG), 0);
     write_fd(m, "tty; stty size\n");
-    let out = read_until(m, "24 80\r\n");
+    let out = read_until(m, "24 80\n");
     assert!(out.contains("/dev/pts/"), "{out:?}");
     // A resize of the outer terminal reaches the inner one (SIGWINCH → TIOCSWINSZ).
     set_winsize(m, 40, 120);
     write_fd(m, "stty size\n");
-    read_until(m, "40 120\r\n");
+    read_until(m, "40 120\n");
     set_winsize(m, 50, 132);
     write_fd(m, "stty size\n");
-    read_until(m, "50 132\r\n");
+    read_until(m, "50 132\n");
     // ^C goes to the container's foreground program, not to hull.
     // `cat` echoing a line back proves it is the foreground program reading the terminal.
     // (Once the marker is out the shell has handed the terminal, in canonical mode, to cat.)
     write_fd(m, "echo cat-$((1))start; cat\n");
-    read_until(m, "cat-1start\r\n");
+    read_until(m, "cat-1start\n");
     write_fd(m, "ping\n");
-    read_until(m, "ping\r\nping\r\n");
+    read_until(m, "ping\nping\n");
     write_fd(m, "\x03");
     // The shell discards what was typed while it was busy: wait for its prompt.
     read_until(m, "/ # ");
     write_fd(m, "echo alive-$((1+1))\n");
-    read_until(m, "alive-2\r\n");
+    read_until(m, "alive-2\n");
     write_fd(m, "exit 7\n");
     assert_eq!(wait_child(&mut child), 7, "exit status of the shell");
     assert!(

@@ -342,6 +342,12 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     .map(drop)
 }
 
+/// Sets `FD_CLOEXEC` on `fd` (fcntl(2), the fallback when close_range(2) is refused).
+pub fn set_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an integer fd; an invalid fd just returns EBADF.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } as libc::c_long).map(drop)
+}
+
 /// Clears `FD_CLOEXEC` on `fd` so it survives `execve` (preserved fds).
 pub fn clear_cloexec(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on an integer fd; an invalid fd just returns EBADF.
