@@ -226,10 +226,7 @@ fn make_cgroup(
 ) -> Result<()> {
     let linux = bundle.spec.linux().clone().unwrap_or_default();
     let mut cg = cgroups::new_manager(linux.cgroups_path().as_deref(), id, g.systemd_cgroup)?;
-    let created = cg.create(
-        linux.resources().as_ref(),
-        linux.devices().as_deref().unwrap_or_default(),
-    );
+    let created = cg.create(linux.resources().as_ref());
     // Whatever was made is the guard's to remove, even when applying resources failed.
     guard.cgroup = Some(cg);
     Ok(created?)

@@ -235,10 +235,11 @@ fn validate(spec: &Spec) -> Result<()> {
             }
         }
         for (i, d) in linux.devices().iter().flatten().enumerate() {
-            if !d.path().starts_with("/dev/") {
+            // Anywhere in the rootfs, as in runc (which joins the path to the rootfs).
+            if !d.path().is_absolute() || d.path().file_name().is_none() {
                 return Err(Error::config(
                     format!("linux.devices[{i}].path"),
-                    format!("{} is not under /dev", d.path().display()),
+                    format!("{} is not an absolute file path", d.path().display()),
                 ));
             }
         }
