@@ -31,6 +31,7 @@ pub use hull_cgroups as cgroups;
 pub use hull_seccomp as seccomp;
 pub use hull_sys as sys;
 
+pub mod binds;
 pub mod cgroup_ops;
 pub mod channel;
 pub mod container;
@@ -44,8 +45,10 @@ pub mod init;
 pub mod jsonpath;
 pub mod logging;
 pub mod lsm;
+pub mod masks;
 pub mod mountopts;
 pub mod namespaces;
+pub mod no_pivot;
 pub mod options;
 pub mod placement;
 pub mod process;

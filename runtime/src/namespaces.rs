@@ -157,3 +157,51 @@ impl Namespaces {
         Ok(())
     }
 }
+
+/// Without a mount namespace the container shares the runtime's mount table, so anything
+/// that mounts would change the host's (runc does make its mounts there, and refuses only
+/// masked and read-only paths). hull mounts nothing and refuses what cannot be had without
+/// mounting: `mounts`, masked and read-only paths, `root.readonly`, `rootfsPropagation`,
+/// and `linux.devices` (nodes would be left in the image on the host). docs/rootfs.md.
+pub fn validate_without_mount_ns(spec: &Spec) -> Result<()> {
+    let why = "needs a mount namespace (linux.namespaces has none, and hull does not change \
+               the host's mount table)";
+    if spec.mounts().as_ref().is_some_and(|m| !m.is_empty()) {
+        return Err(Error::config("mounts", why));
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        return Err(Error::config("root.readonly", why));
+    }
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let lists = [
+        (
+            "linux.maskedPaths",
+            linux.masked_paths().as_ref().map(Vec::len),
+        ),
+        (
+            "linux.readonlyPaths",
+            linux.readonly_paths().as_ref().map(Vec::len),
+        ),
+        ("linux.devices", linux.devices().as_ref().map(Vec::len)),
+    ];
+    for (field, n) in lists {
+        if n.unwrap_or(0) > 0 {
+            return Err(Error::config(field, why));
+        }
+    }
+    if linux
+        .rootfs_propagation()
+        .as_ref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Err(Error::config("linux.rootfsPropagation", why));
+    }
+    Ok(())
+}

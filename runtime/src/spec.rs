@@ -269,6 +269,9 @@ fn validate(spec: &Spec) -> Result<()> {
 /// Checks that need the namespace set: hostname needs a UTS namespace, sysctls need theirs.
 fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
     use LinuxNamespaceType as T;
+    if !ns.has(T::Mount) {
+        crate::namespaces::validate_without_mount_ns(spec)?;
+    }
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !ns.has(T::Uts) {
         return Err(Error::config(
             "hostname",
