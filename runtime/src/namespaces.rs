@@ -144,18 +144,42 @@ impl Namespaces {
 
     /// Joins the opened namespaces with setns(2). The nstype check makes the kernel refuse a
     /// path that is not a namespace of the declared type.
+    ///
+    /// With a user namespace among them, the others are tried first, while we still hold the
+    /// runtime's privileges: a namespace the joined user namespace does not own (a network
+    /// namespace made by the host for the container, say) cannot be entered from inside it.
+    /// Those refused with EPERM (owned by the user namespace, needing its credentials) are
+    /// joined after it. runc's nsexec does the same.
     pub fn join_all(joins: &[(T, File)]) -> Result<()> {
-        for (t, f) in joins {
-            nix::sched::setns(f.as_fd(), flag(*t)).ctx(|| {
-                // What the path really is (`uts:[4026531838]`), for a path of the wrong type.
-                let what = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd()))
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                format!("join {} namespace (setns {what})", type_name(*t))
-            })?;
+        let (user, others): (Vec<_>, Vec<_>) = joins.iter().partition(|j| j.0 == T::User);
+        if user.is_empty() {
+            return others.iter().try_for_each(|j| join_one(j));
         }
-        Ok(())
+        let mut later = Vec::new();
+        for j in others {
+            match nix::sched::setns(j.1.as_fd(), flag(j.0)) {
+                Ok(()) => {}
+                Err(nix::errno::Errno::EPERM) => later.push(j),
+                Err(e) => return Err(e).ctx(|| join_what(j.0, &j.1)),
+            }
+        }
+        user.iter()
+            .chain(later.iter())
+            .try_for_each(|j| join_one(j))
     }
+}
+
+fn join_one((t, f): &(T, File)) -> Result<()> {
+    nix::sched::setns(f.as_fd(), flag(*t)).ctx(|| join_what(*t, f))
+}
+
+/// `join network namespace (setns net:[4026531840])`: what the path really is, which
+/// explains a path of the wrong type.
+fn join_what(t: T, f: &File) -> String {
+    let what = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd()))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    format!("join {} namespace (setns {what})", type_name(t))
 }
 
 /// Without a mount namespace the container shares the runtime's mount table, so anything

@@ -1,6 +1,7 @@
 //! config.md "Mounts", config-linux.md "rootfs mount propagation" and "Masked Paths": runc's
 //! rules where the spec leaves room. Bind flags, proc/sysfs on a symlink, duplicate masks,
-//! `--no-pivot` hiding the host's procfs, `/` and per-mount propagation, a read-only `/dev`.
+//! `--no-pivot` hiding the host's procfs, `/` and per-mount propagation, a read-only `/dev`,
+//! and a container without a mount namespace.
 
 use serde_json::{json, Value};
 use spec_tests::{mount_at, parse_mountinfo, Container, HostMount, MountInfo};
@@ -220,4 +221,71 @@ fn read_only_dev() {
     assert!(out.contains("Read-only file system"), "{out}");
     assert!(mount_at(&mi, "/dev").has("ro"));
     assert_eq!(mount_at(&mi, "/dev/pts").fstype, "devpts");
+}
+
+/// runtime-spec: a namespace not listed is the runtime's. Without a mount namespace hull
+/// mounts nothing (the host's mount table is the container's) and chroots into the rootfs;
+/// what cannot be had without mounting is refused up front, naming the field.
+#[test]
+fn no_mount_namespace() {
+    let host_root = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .expect("mountinfo")
+            .lines()
+            .find(|l| l.split(' ').nth(4) == Some("/"))
+            .map(str::to_string)
+            .expect("host /")
+    };
+    let before = host_root();
+    let mut c = Container::new("nsnomnt");
+    let ns: Vec<Value> = c.config["linux"]["namespaces"]
+        .as_array()
+        .expect("ns")
+        .iter()
+        .filter(|n| n["type"] != "mount")
+        .cloned()
+        .collect();
+    c.config["linux"]["namespaces"] = json!(ns);
+    c.config["mounts"] = json!([]);
+    c.config["root"]["readonly"] = json!(false);
+    c.config["linux"]["maskedPaths"] = json!([]);
+    c.config["linux"]["readonlyPaths"] = json!([]);
+    c.put("/marker", "in rootfs\n");
+    c.sh("cat /marker; ls /proc | wc -l");
+    c.create().ok();
+    // Nothing of the container is mounted on the host, and `/` kept its propagation.
+    let bundle = c.bundle.display().to_string();
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(!mi.contains(&bundle), "host mounts under the bundle: {mi}");
+    assert_eq!(host_root(), before);
+    c.start().ok();
+    c.wait_status("stopped");
+    assert_eq!(
+        c.stdout(),
+        "in rootfs\n0\n",
+        "chrooted into the rootfs, nothing mounted"
+    );
+
+    type Set = fn(&mut Value);
+    let cases: [(&str, Set); 3] = [
+        (
+            "mounts",
+            |c| c["mounts"] = json!([{"destination": "/t", "type": "tmpfs", "source": "tmpfs"}]),
+        ),
+        ("linux.maskedPaths", |c| {
+            c["linux"]["maskedPaths"] = json!(["/proc/keys"])
+        }),
+        ("root.readonly", |c| c["root"]["readonly"] = json!(true)),
+    ];
+    for (field, set) in cases {
+        let mut d = Container::new("nsnomntbad");
+        d.config = c.config.clone();
+        set(&mut d.config);
+        d.config["root"]["path"] = json!("rootfs");
+        let o = d.create();
+        o.fails()
+            .stderr_has(field)
+            .stderr_has("needs a mount namespace");
+        assert!(!d.root.join(&d.id).exists(), "state dir left behind");
+    }
 }

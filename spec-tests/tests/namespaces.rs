@@ -550,69 +550,40 @@ fn mount_namespace_joined_by_path() {
     );
 }
 
-/// runtime-spec: a namespace not listed is the runtime's. Without a mount namespace hull
-/// mounts nothing (the host's mount table is the container's) and chroots into the rootfs;
-/// what cannot be had without mounting is refused up front, naming the field.
+/// A joined network namespace owned by the host's user namespace, next to a joined user
+/// namespace: after entering the user namespace the init has no privilege over the network
+/// namespace, so (as runc does) it is joined first.
 #[test]
-fn no_mount_namespace() {
-    let host_root = || {
-        std::fs::read_to_string("/proc/self/mountinfo")
-            .expect("mountinfo")
-            .lines()
-            .find(|l| l.split(' ').nth(4) == Some("/"))
-            .map(str::to_string)
-            .expect("host /")
-    };
-    let before = host_root();
-    let mut c = Container::new("nsnomnt");
-    let ns: Vec<Value> = c.config["linux"]["namespaces"]
+fn network_namespace_not_owned_by_the_joined_user_namespace() {
+    let net = Holder::unshare(&["--net"]);
+    let mut holder = Container::new("nsuserholder2");
+    let mut ns = holder.config["linux"]["namespaces"]
+        .as_array()
+        .expect("ns")
+        .clone();
+    ns.push(json!({"type": "user"}));
+    set_namespaces(&mut holder, json!(ns));
+    user_maps(&mut holder);
+    holder.args(&["sleep", "600"]);
+    holder.create().ok();
+    let hp = holder.pid().to_string();
+
+    let mut c = Container::new("nsusernetjoin");
+    let mut ns: Vec<Value> = c.config["linux"]["namespaces"]
         .as_array()
         .expect("ns")
         .iter()
-        .filter(|n| n["type"] != "mount")
+        .filter(|n| n["type"] != "network")
         .cloned()
         .collect();
+    ns.push(json!({"type": "user", "path": format!("/proc/{hp}/ns/user")}));
+    ns.push(json!({"type": "network", "path": net.path("net")}));
     set_namespaces(&mut c, json!(ns));
-    c.config["mounts"] = json!([]);
-    c.config["root"]["readonly"] = json!(false);
-    c.config["linux"]["maskedPaths"] = json!([]);
-    c.config["linux"]["readonlyPaths"] = json!([]);
-    c.put("/marker", "in rootfs\n");
-    c.sh("cat /marker; ls /proc | wc -l");
-    c.create().ok();
-    // Nothing of the container is mounted on the host, and `/` kept its propagation.
-    let bundle = c.bundle.display().to_string();
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    assert!(!mi.contains(&bundle), "host mounts under the bundle: {mi}");
-    assert_eq!(host_root(), before);
-    c.start().ok();
-    c.wait_status("stopped");
+    user_maps(&mut c);
+    c.sh("readlink /proc/self/ns/user; readlink /proc/self/ns/net");
+    let o = c.run();
     assert_eq!(
-        c.stdout(),
-        "in rootfs\n0\n",
-        "chrooted into the rootfs, nothing mounted"
+        o.ok().out().lines().collect::<Vec<_>>(),
+        [host_ns(&hp, "user"), net.ns("net")]
     );
-
-    type Set = fn(&mut Value);
-    let cases: [(&str, Set); 3] = [
-        (
-            "mounts",
-            |c| c["mounts"] = json!([{"destination": "/t", "type": "tmpfs", "source": "tmpfs"}]),
-        ),
-        ("linux.maskedPaths", |c| {
-            c["linux"]["maskedPaths"] = json!(["/proc/keys"])
-        }),
-        ("root.readonly", |c| c["root"]["readonly"] = json!(true)),
-    ];
-    for (field, set) in cases {
-        let mut d = Container::new("nsnomntbad");
-        d.config = c.config.clone();
-        set(&mut d.config);
-        d.config["root"]["path"] = json!("rootfs");
-        let o = d.create();
-        o.fails()
-            .stderr_has(field)
-            .stderr_has("needs a mount namespace");
-        assert!(!d.root.join(&d.id).exists(), "state dir left behind");
-    }
 }
