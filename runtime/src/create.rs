@@ -417,6 +417,12 @@ fn drive_init(
                 );
                 crate::seccomp_notify::deliver(placement.listener.as_ref(), fd, pid, st)?;
             }
+            Some(Msg::BindSource { path, recursive }) => {
+                match crate::binds::clone_source_for(pid, &path, recursive) {
+                    Ok(tree) => chan.send_fd(&Msg::BindSource { path, recursive }, tree.as_fd())?,
+                    Err(e) => chan.send(&Msg::Error(e.to_string()))?,
+                }
+            }
             Some(Msg::RunHooks) => {
                 let st = state_for_hooks(id, "creating", pid, &bundle.dir, &bundle.spec);
                 hooks::run("prestart", hooks.prestart().as_ref(), &st)?;

@@ -15,6 +15,7 @@ use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use oci_spec::runtime::Mount;
 
+use crate::channel::Channel;
 use crate::error::{Context, Error, Result};
 use crate::mountopts::MountOptions;
 use crate::sys::{self, attr};
@@ -198,10 +199,16 @@ fn cwd() -> BorrowedFd<'static> {
 
 impl Rootfs {
     /// Step 2: every `mounts[]` entry, in order.
-    pub fn mount_all(&mut self, mounts: &[Mount], userns: bool) -> Result<()> {
+    /// With `chan` (a user namespace) bind sources are cloned by the parent (binds.rs).
+    pub fn mount_all(
+        &mut self,
+        mounts: &[Mount],
+        userns: bool,
+        chan: Option<&Channel>,
+    ) -> Result<()> {
         for (i, m) in mounts.iter().enumerate() {
             let at = || format!("mounts[{i}] {}", m.destination().display());
-            self.mount_one(m, userns).map_err(|e| match e {
+            self.mount_one(m, userns, chan).map_err(|e| match e {
                 Error::Sys { what, source } => Error::Sys {
                     what: format!("{}: {what}", at()),
                     source,
@@ -220,7 +227,7 @@ impl Rootfs {
         Ok(())
     }
 
-    fn mount_one(&mut self, m: &Mount, userns: bool) -> Result<()> {
+    fn mount_one(&mut self, m: &Mount, userns: bool, chan: Option<&Channel>) -> Result<()> {
         let mut opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
         let ty = m.typ().as_deref().unwrap_or("");
         let dest = m.destination();
@@ -235,7 +242,7 @@ impl Rootfs {
                     format!("missing for bind mount {}", dest.display()),
                 )
             })?;
-            return self.bind(src, dest, &opts);
+            return self.bind(src, dest, &opts, chan);
         }
         if ty == "cgroup" || ty == "cgroup2" {
             let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
@@ -304,7 +311,7 @@ impl Rootfs {
                     words.push("rro");
                 }
                 let o = MountOptions::parse(&words);
-                return self.bind(Path::new("/sys"), dest, &o);
+                return self.bind(Path::new("/sys"), dest, &o, chan);
             }
             Err(e) if opts.data.is_empty() => return Err(e).ctx(|| format!("mount {ty} {source}")),
             Err(e) => return Err(e).ctx(|| format!("mount {ty} {source} (data {:?})", opts.data)),

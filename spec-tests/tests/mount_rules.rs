@@ -289,3 +289,40 @@ fn no_mount_namespace() {
         assert!(!d.root.join(&d.id).exists(), "state dir left behind");
     }
 }
+
+/// In a user namespace, bind sources are cloned with the runtime's credentials (runc does the
+/// same): a source under a directory the container's mapped root may not search still
+/// binds, and a source inside the rootfs resolves as the container's mount namespace sees it
+/// at that point (after the earlier mounts), as in runc.
+#[test]
+fn bind_sources_in_a_user_namespace() {
+    let mut c = Container::new("bindsrcuserns");
+    user_namespace(&mut c);
+    let private = c.scratch("private");
+    std::fs::create_dir(private.join("data")).expect("mkdir");
+    std::fs::write(private.join("data/file"), "reached\n").expect("write");
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .expect("chmod");
+    let earlier = c.scratch("earlier");
+    std::fs::write(earlier.join("file"), "from the earlier mount\n").expect("write");
+    let r = c.rootfs();
+    for d in ["data", "m", "x"] {
+        std::fs::create_dir(r.join(d)).expect("mkdir");
+    }
+    std::fs::write(r.join("m/file"), "from the image\n").expect("write");
+    std::fs::write(r.join("x/file"), "").expect("write");
+    add_mounts(
+        &mut c,
+        json!([
+            {"destination": "/data", "type": "bind", "source": private.join("data"), "options": ["bind"]},
+            {"destination": "/m", "type": "bind", "source": earlier, "options": ["bind"]},
+            {"destination": "/x/file", "type": "bind", "source": r.join("m/file"), "options": ["bind"]}
+        ]),
+    );
+    c.sh("cat /data/file /x/file");
+    let o = c.run();
+    assert_eq!(o.ok().out(), "reached\nfrom the earlier mount");
+}
