@@ -14,8 +14,9 @@
 //!   `ps` ([`update`] turns `update`'s request into resources).
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
-//! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`sched`], [`hooks`],
-//!   [`tty`]: the pieces of container setup; [`lsm`]: AppArmor/SELinux labels;
+//! - [`namespaces`], [`rootfs`] (with [`binds`], [`masks`], [`no_pivot`]), [`mountopts`],
+//!   [`devices`], [`process`], [`sched`], [`hooks`], [`tty`]: the pieces of container setup;
+//!   [`lsm`]: AppArmor/SELinux labels;
 //!   [`seccomp_notify`]: handing a `SCMP_ACT_NOTIFY` listener to its agent.
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
 //! - [`placement`]: how a new container process enters its cgroup cheaply.

@@ -266,6 +266,19 @@ fn no_mount_namespace() {
         "chrooted into the rootfs, nothing mounted"
     );
 
+    // `exec` enters the same root (it has no mount namespace to join).
+    let mut e = Container::new("nsnomntexec");
+    e.config = c.config.clone();
+    e.config["root"]["path"] = json!("rootfs");
+    e.put("/marker", "exec in rootfs\n");
+    e.args(&["sleep", "600"]);
+    e.create().ok();
+    e.start().ok();
+    let o = e.hull(&["exec", &e.id, "cat", "/marker"]);
+    assert_eq!(o.ok().out(), "exec in rootfs");
+    e.hull(&["kill", &e.id, "KILL"]).ok();
+    e.wait_status("stopped");
+
     type Set = fn(&mut Value);
     let cases: [(&str, Set); 3] = [
         (
