@@ -1,9 +1,10 @@
-//! Device cgroup rules (`linux.resources.devices`): the spec's rules, then an allow rule for
-//! each `linux.devices` entry, then runc's default allow list, evaluated last-match-wins per
-//! access bit from a default of deny-all. v1 writes them to devices.allow/deny; v2 compiles
+//! Device cgroup rules (`linux.resources.devices`): the spec's rules, then runc's default
+//! allow list, evaluated last-match-wins per access bit from a default of deny-all.
+//! `linux.devices` entries add no rule: as in runc they only make nodes, so a listed device
+//! can still be denied (engines send an allow rule with each device they pass). v1 writes them to devices.allow/deny; v2 compiles
 //! them to an eBPF program ([`super::devices_bpf`]).
 
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
 use crate::error::{Error, Result};
 
@@ -122,26 +123,10 @@ pub fn from_cgroup_rule(r: &LinuxDeviceCgroup, i: usize) -> Result<Rule> {
 }
 
 /// The full, ordered rule list a container gets (see the module doc).
-pub fn rules(spec_rules: &[LinuxDeviceCgroup], devices: &[LinuxDevice]) -> Result<Vec<Rule>> {
-    let mut out = Vec::with_capacity(spec_rules.len() + devices.len() + DEFAULT_ALLOWED.len());
+pub fn rules(spec_rules: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>> {
+    let mut out = Vec::with_capacity(spec_rules.len() + DEFAULT_ALLOWED.len());
     for (i, r) in spec_rules.iter().enumerate() {
         out.push(from_cgroup_rule(r, i)?);
-    }
-    for (i, d) in devices.iter().enumerate() {
-        let typ = match d.typ() {
-            LinuxDeviceType::B => DevType::Block,
-            LinuxDeviceType::C | LinuxDeviceType::U => DevType::Char,
-            // fifos and "all" are not nodes the device controller governs.
-            _ => continue,
-        };
-        let f = |k: &str| format!("linux.devices[{i}].{k}");
-        out.push(Rule {
-            allow: true,
-            typ,
-            major: number(Some(d.major()), &f("major"))?,
-            minor: number(Some(d.minor()), &f("minor"))?,
-            access: ACC_ALL,
-        });
     }
     out.extend(DEFAULT_ALLOWED);
     Ok(out)
@@ -251,7 +236,7 @@ mod tests {
     #[test]
     fn runc_defaults_semantics() {
         let deny_all = [spec_rule(r#"{"allow":false,"access":"rwm"}"#)];
-        let rs = rules(&deny_all, &[]).unwrap_or_default();
+        let rs = rules(&deny_all).unwrap_or_default();
         let rw = ACC_READ | ACC_WRITE;
         assert!(evaluate(&rs, DevType::Char, 1, 3, rw));
         assert!(evaluate(&rs, DevType::Char, 136, 7, rw));

@@ -147,7 +147,7 @@ mod tests {
                 {"allow":true,"type":"c","major":10,"minor":200,"access":"rw"}]"#,
         )
         .unwrap_or_default();
-        let mut rs = rules(&spec, &[]).unwrap_or_default();
+        let mut rs = rules(&spec).unwrap_or_default();
         // Put the deny of /dev/null writes last so that it beats the default allow.
         rs.push(rs[2]);
         let p = program(&rs);

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxDevice, LinuxResources};
+use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
 pub use error::{Context, Error, Result};
@@ -71,9 +71,9 @@ pub type Stats = serde_json::Value;
 pub trait CgroupManager {
     /// Creates the cgroup directories and applies `resources` (validated: a field the host
     /// cannot apply is an error naming the field, unless it holds the default value).
-    /// `devices` are the spec's `linux.devices`, which runc allows implicitly.
-    fn create(&mut self, resources: Option<&LinuxResources>, devices: &[LinuxDevice])
-        -> Result<()>;
+    /// The device rules come from `resources.devices` and runc's default allow list only:
+    /// `linux.devices` makes nodes, it grants nothing (as in runc).
+    fn create(&mut self, resources: Option<&LinuxResources>) -> Result<()>;
     /// Moves process `pid` into the cgroup.
     fn add_process(&self, pid: i32) -> Result<()>;
     /// Places a new container's init (`pid`) when it was not cloned into the cgroup: for the

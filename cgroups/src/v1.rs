@@ -8,7 +8,7 @@ use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oci_spec::runtime::{LinuxDevice, LinuxResources};
+use oci_spec::runtime::LinuxResources;
 
 use super::path::{self, SpecPath};
 use super::{devices, fsutil, resources_v1, stats, validate};
@@ -169,11 +169,11 @@ fn cpuset_inherit(dir: &Path) -> Result<()> {
 }
 
 impl CgroupManager for V1 {
-    fn create(&mut self, r: Option<&LinuxResources>, devs: &[LinuxDevice]) -> Result<()> {
+    fn create(&mut self, r: Option<&LinuxResources>) -> Result<()> {
         let empty = LinuxResources::default();
         let r = r.unwrap_or(&empty);
         validate::resources(r)?;
-        let rules = devices::rules(r.devices().as_deref().unwrap_or_default(), devs)?;
+        let rules = devices::rules(r.devices().as_deref().unwrap_or_default())?;
         resources_v1::check_available(&self.dirs, r)?;
         for (mount, dir) in std::mem::take(&mut self.plan) {
             let rel = dir.strip_prefix(&mount).unwrap_or(&dir).to_string_lossy();
@@ -209,7 +209,7 @@ impl CgroupManager for V1 {
         let rules = r
             .devices()
             .as_ref()
-            .map(|d| devices::rules(d, &[]))
+            .map(|d| devices::rules(d))
             .transpose()?;
         // checkBeforeUpdate may come with this update or have been set before.
         let check = merged.memory().and_then(|m| m.check_before_update()) == Some(true);

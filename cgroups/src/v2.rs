@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::fcntl::OFlag;
-use oci_spec::runtime::{LinuxDevice, LinuxResources};
+use oci_spec::runtime::LinuxResources;
 
 use super::path::{self, SpecPath};
 use super::{devices, devices_bpf, fsutil, resources_v2, stats, validate};
@@ -96,11 +96,11 @@ impl V2 {
 }
 
 impl CgroupManager for V2 {
-    fn create(&mut self, r: Option<&LinuxResources>, devs: &[LinuxDevice]) -> Result<()> {
+    fn create(&mut self, r: Option<&LinuxResources>) -> Result<()> {
         let empty = LinuxResources::default();
         let r = r.unwrap_or(&empty);
         validate::resources(r)?;
-        let rules = devices::rules(r.devices().as_deref().unwrap_or_default(), devs)?;
+        let rules = devices::rules(r.devices().as_deref().unwrap_or_default())?;
         resources_v2::check_unsupported(r)?;
         let root = Path::new(CGROUP_ROOT);
         // Controllers must be enabled in every ancestor, including ones that already existed.
@@ -143,7 +143,7 @@ impl CgroupManager for V2 {
         let rules = r
             .devices()
             .as_ref()
-            .map(|d| devices::rules(d, &[]))
+            .map(|d| devices::rules(d))
             .transpose()?;
         resources_v2::apply(&self.dir, r, merged, true)?;
         if let Some(rules) = rules {

@@ -11,6 +11,8 @@
 //!    |                                        init
 //!    |  uid/gid maps, cgroup placement         |  (blocked)
 //!    |---------------- Continue ------------->|  time ns, mounts (no pivot yet)
+//!    |<------- BindSource (user ns only) -----|  per bind mount: the parent's helper joins
+//!    |------- BindSource + fd (SCM_RIGHTS) -->|  the init's mount ns, clones the source
 //!    |<--------------- RunHooks --------------|  only if prestart/createRuntime hooks exist
 //!    |  prestart + createRuntime hooks          |
 //!    |---------------- HooksDone ------------->|  createContainer hooks, pivot_root, devices,
@@ -47,6 +49,14 @@ pub enum Msg {
     RunHooks,
     /// parent -> init: those hooks succeeded.
     HooksDone,
+    /// init -> parent, in a user namespace: clone the bind source at this absolute path
+    /// (recursively for an rbind) with the runtime's credentials, in the init's mount
+    /// namespace (binds.rs). The parent answers with the same message and the detached
+    /// tree's fd attached, or with `Error`.
+    BindSource {
+        path: std::path::PathBuf,
+        recursive: bool,
+    },
     /// init (or exec'd process) -> parent: the seccomp user-notification fd, attached with
     /// SCM_RIGHTS, for the parent to hand to the agent at `linux.seccomp.listenerPath`.
     SeccompListener,

@@ -232,10 +232,7 @@ fn make_cgroup(
         systemd: g.systemd_cgroup.then_some(cgroups::systemd::Bus::System),
         annotations: bundle.spec.annotations().as_ref(),
     })?;
-    let created = cg.create(
-        linux.resources().as_ref(),
-        linux.devices().as_deref().unwrap_or_default(),
-    );
+    let created = cg.create(linux.resources().as_ref());
     // Whatever was made is the guard's to remove, even when applying resources failed.
     guard.cgroup = Some(cg);
     Ok(created?)
@@ -429,6 +426,12 @@ fn drive_init(
                     bundle.spec.annotations().clone().unwrap_or_default(),
                 );
                 crate::seccomp_notify::deliver(placement.listener.as_ref(), fd, pid, st)?;
+            }
+            Some(Msg::BindSource { path, recursive }) => {
+                match crate::binds::clone_source_for(pid, &path, recursive) {
+                    Ok(tree) => chan.send_fd(&Msg::BindSource { path, recursive }, tree.as_fd())?,
+                    Err(e) => chan.send(&Msg::Error(e.to_string()))?,
+                }
             }
             Some(Msg::RunHooks) => {
                 let st = state_for_hooks(id, "creating", pid, &bundle.dir, &bundle.spec);

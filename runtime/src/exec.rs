@@ -97,6 +97,21 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
         sys::RESOLVE_NO_MAGICLINKS,
     )
     .ctx(|| "open /proc")?;
+    // Without a mount namespace there is none to join: the init chrooted into the rootfs
+    // (docs/rootfs.md), and the new process enters the same root, held here from the host.
+    let init_root = match types.contains(&T::Mount) {
+        true => None,
+        false => Some(
+            sys::openat2(
+                procfs.as_fd(),
+                &format!("{}/root", st.pid),
+                (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+                0,
+                0,
+            )
+            .ctx(|| format!("open /proc/{}/root", st.pid))?,
+        ),
+    };
     let (console, relay_end) = match p.terminal().unwrap_or(false) {
         true => {
             let (c, r) = tty::console(o.console_socket.as_deref())?;
@@ -162,6 +177,10 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) => {}
                 Err(e) => return Err(e).ctx(|| format!("join session keyring {keyring}")),
             }
+        }
+        if let Some(r) = &init_root {
+            nix::unistd::fchdir(r.as_fd()).ctx(|| "chdir to the container's root")?;
+            nix::unistd::chroot(".").ctx(|| "chroot into the container's root")?;
         }
         let root = sys::openat2(
             nix::fcntl::AT_FDCWD,

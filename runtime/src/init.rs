@@ -83,23 +83,11 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
     let linux = spec.linux().clone().unwrap_or_default();
     enter(a, &mut ph)?;
     let (procfs, userns) = namespaces(a, &linux, &mut ph)?;
-    let devnull = rootfs::open_host_devnull()?;
-    let mut rfs = rootfs::prepare(
-        &a.bundle.rootfs,
-        &a.bundle.dir,
-        linux.rootfs_propagation().as_deref(),
-    )?;
-    rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
-    ph.mark("namespaces");
-    rfs.mount_all(spec.mounts().as_deref().unwrap_or(&[]), userns)?;
-    ph.mark("mounts");
-    run_create_hooks(a)?;
-    ph.mark("hooks");
-    let cwd = devices_and_masks(&rfs, &linux, p, devnull.as_fd(), userns)?;
-    ph.mark("devices, masks");
-    pivot(a, &rfs, &linux)?;
-    drop(devnull);
-    ph.mark("pivot");
+    let cwd = if a.bundle.namespaces.has(T::Mount) {
+        own_mount_ns(a, &linux, p, userns, &mut ph)?
+    } else {
+        runtime_mount_ns(a, p, &mut ph)?
+    };
     let launch = prepare_process(a, p, &linux, procfs, userns, cwd)?;
     ph.mark("process");
     Ok((launch, ph))
@@ -160,13 +148,66 @@ fn namespaces(a: &InitArgs<'_>, linux: &Linux, ph: &mut Phases) -> Result<(Owned
         // The offsets just moved our CLOCK_MONOTONIC: this phase's time is unknowable.
         ph.rebase();
     }
-    if !ns.has(T::Mount) {
-        return Err(Error::config(
-            "linux.namespaces",
-            "a mount namespace is required",
-        ));
-    }
     Ok((procfs, userns))
+}
+
+/// Phases `mounts` to `pivot` in the container's own mount namespace: the rootfs assembled
+/// and pivoted into. Returns the process's cwd.
+fn own_mount_ns(
+    a: &InitArgs<'_>,
+    linux: &Linux,
+    p: &Process,
+    userns: bool,
+    ph: &mut Phases,
+) -> Result<OwnedFd> {
+    let devnull = rootfs::open_host_devnull()?;
+    let mut rfs = rootfs::prepare(
+        &a.bundle.rootfs,
+        &a.bundle.dir,
+        linux.rootfs_propagation().as_deref(),
+    )?;
+    rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
+    ph.mark("namespaces");
+    let mounts = a.bundle.spec.mounts().as_deref().unwrap_or(&[]);
+    rfs.mount_all(mounts, userns, userns.then_some(&a.chan))?;
+    ph.mark("mounts");
+    run_create_hooks(a)?;
+    ph.mark("hooks");
+    let cwd = devices_and_masks(&rfs, linux, p, devnull.as_fd(), userns)?;
+    ph.mark("devices, masks");
+    pivot(a, &rfs, linux)?;
+    drop(devnull);
+    ph.mark("pivot");
+    Ok(cwd)
+}
+
+/// Without a mount namespace the container shares the runtime's mount table: nothing is
+/// mounted (spec validation refused what would need it) and the process is chrooted into
+/// the rootfs, not pivoted. Returns the process's cwd.
+fn runtime_mount_ns(a: &InitArgs<'_>, p: &Process, ph: &mut Phases) -> Result<OwnedFd> {
+    ph.mark("namespaces");
+    run_create_hooks(a)?;
+    ph.mark("hooks");
+    let r = &a.bundle.rootfs;
+    let root = sys::openat2(
+        nix::fcntl::AT_FDCWD,
+        &r.to_string_lossy(),
+        (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+        0,
+        0,
+    )
+    .ctx(|| format!("open rootfs {}", r.display()))?;
+    let cwd = rootfs::resolve_create(root.as_fd(), p.cwd(), Kind::Dir)
+        .map_err(|e| with_field("process.cwd", e))?;
+    nix::unistd::fchdir(root.as_fd()).ctx(|| format!("chdir to rootfs {}", r.display()))?;
+    nix::unistd::chroot(".").ctx(|| "chroot into the rootfs (no mount namespace)")?;
+    nix::unistd::chdir("/").ctx(|| "chdir /")?;
+    if let Some(c) = &a.console {
+        // No /dev/console bind: it would be a mount in the host's table.
+        crate::tty::setup(root.as_fd(), c, a.console_size, false)?;
+    }
+    ph.mark("pivot");
+    Ok(cwd)
 }
 
 /// Phase `hooks`: prestart and createRuntime (run by the parent, on request), then
@@ -205,6 +246,7 @@ fn devices_and_masks(
     }
     rfs.mask(linux.masked_paths().as_deref().unwrap_or(&[]), devnull)?;
     rfs.readonly(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
+    rfs.seal_dev()?;
     rootfs::resolve_create(rfs.root.as_fd(), p.cwd(), Kind::Dir)
         .map_err(|e| with_field("process.cwd", e))
 }

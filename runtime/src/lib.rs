@@ -15,8 +15,9 @@
 //!   `ps` ([`update`] turns `update`'s request into resources).
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
-//! - [`namespaces`], [`rootfs`], [`mountopts`], [`devices`], [`process`], [`sched`], [`hooks`],
-//!   [`tty`]: the pieces of container setup ([`ids`]: uid/gid ranges); [`lsm`]: AppArmor/SELinux labels;
+//! - [`namespaces`], [`rootfs`] (with [`binds`], [`masks`], [`no_pivot`]), [`mountopts`],
+//!   [`devices`], [`process`], [`sched`], [`hooks`], [`tty`]: the pieces of container setup
+//!   ([`ids`]: uid/gid ranges); [`lsm`]: AppArmor/SELinux labels;
 //!   [`seccomp_notify`]: handing a `SCMP_ACT_NOTIFY` listener to its agent.
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
 //! - [`placement`]: how a new container process enters its cgroup cheaply; [`affinity`]:
@@ -35,6 +36,7 @@ pub use hull_seccomp as seccomp;
 pub use hull_sys as sys;
 
 pub mod affinity;
+pub mod binds;
 pub mod cgroup_ops;
 pub mod channel;
 pub mod compat;
@@ -52,8 +54,10 @@ pub mod init;
 pub mod jsonpath;
 pub mod logging;
 pub mod lsm;
+pub mod masks;
 pub mod mountopts;
 pub mod namespaces;
+pub mod no_pivot;
 pub mod options;
 pub mod placement;
 pub mod process;

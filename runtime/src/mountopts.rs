@@ -43,6 +43,16 @@ const MS_I_VERSION: u64 = libc::MS_I_VERSION;
 const MS_STRICTATIME: u64 = libc::MS_STRICTATIME;
 const MS_LAZYTIME: u64 = libc::MS_LAZYTIME;
 
+/// `MS_*` flags that are per-mount attributes, with their `MOUNT_ATTR_*` bit.
+const PER_MOUNT: [(u64, u64); 6] = [
+    (MS_RDONLY, attr::RDONLY),
+    (MS_NOSUID, attr::NOSUID),
+    (MS_NODEV, attr::NODEV),
+    (MS_NOEXEC, attr::NOEXEC),
+    (MS_NODIRATIME, attr::NODIRATIME),
+    (MS_NOSYMFOLLOW, attr::NOSYMFOLLOW),
+];
+
 /// `(word, clear?, flag)`: runc's table of flag words.
 const FLAGS: &[(&str, bool, u64)] = &[
     ("async", true, MS_SYNCHRONOUS),
@@ -173,24 +183,19 @@ impl MountOptions {
         self.flags & (MS_BIND | MS_REC) == MS_BIND | MS_REC
     }
 
-    /// The per-mount attributes to set and clear on a bind mount with mount_setattr(2):
-    /// only what the options mention, so flags the kernel locked (nosuid/nodev from a parent
-    /// user namespace) are never cleared by accident.
+    /// The per-mount attributes to set and clear on a bind mount with mount_setattr(2), as
+    /// runc's remount of a bind: when the options name any flag beyond `bind`/`rbind`, the
+    /// mount gets exactly those flags (rw, suid, dev and exec are implied: unlike mount(8));
+    /// its atime mode is kept unless one is named. With no flag named, the source's flags
+    /// stay, less what the options explicitly clear (`rw`, `dev`, ...).
     pub fn bind_attrs(&self) -> (u64, u64) {
+        let remount = self.flags & !(MS_BIND | MS_REC | MS_REMOUNT) != 0;
         let mut set = 0;
         let mut clr = 0;
-        let map = [
-            (MS_RDONLY, attr::RDONLY),
-            (MS_NOSUID, attr::NOSUID),
-            (MS_NODEV, attr::NODEV),
-            (MS_NOEXEC, attr::NOEXEC),
-            (MS_NODIRATIME, attr::NODIRATIME),
-            (MS_NOSYMFOLLOW, attr::NOSYMFOLLOW),
-        ];
-        for (ms, a) in map {
+        for (ms, a) in PER_MOUNT {
             if self.flags & ms != 0 {
                 set |= a;
-            } else if self.cleared & ms != 0 {
+            } else if remount || self.cleared & ms != 0 {
                 clr |= a;
             }
         }
@@ -205,6 +210,15 @@ impl MountOptions {
             }
         }
         (set, clr)
+    }
+
+    /// The per-mount attributes the options clear by name (`rw`, `suid`, `dev`, `exec`, ...):
+    /// a user namespace's locked flag among them cannot be honoured, and is an error.
+    pub fn explicitly_cleared(&self) -> u64 {
+        PER_MOUNT
+            .iter()
+            .filter(|(ms, _)| self.cleared & ms != 0)
+            .fold(0, |acc, (_, a)| acc | a)
     }
 
     /// The flags for mount(2) of a new filesystem (no bind, no propagation).
@@ -240,16 +254,30 @@ mod tests {
     }
 
     #[test]
-    fn bind_attrs_only_touch_what_is_named() {
+    fn bind_attrs_are_runc_remounts() {
+        let others = attr::RDONLY
+            | attr::NOSUID
+            | attr::NODEV
+            | attr::NOEXEC
+            | attr::NODIRATIME
+            | attr::NOSYMFOLLOW;
+        // A flag named: exactly those flags, the rest cleared (rw implied), atime kept.
         let o = MountOptions::parse(&["rbind", "ro", "nosuid"]);
         assert!(o.is_bind() && o.is_recursive_bind());
-        assert_eq!(o.bind_attrs(), (attr::RDONLY | attr::NOSUID, 0));
+        let set = attr::RDONLY | attr::NOSUID;
+        assert_eq!(o.bind_attrs(), (set, others & !set));
         let o = MountOptions::parse(&["bind", "rw", "noatime"]);
         assert!(!o.is_recursive_bind());
+        assert_eq!(o.bind_attrs(), (attr::NOATIME, others | attr::ATIME_MASK));
+        assert_eq!(o.explicitly_cleared(), attr::RDONLY);
+        // No flag named: the source's flags stay, less what is cleared by name.
         assert_eq!(
-            o.bind_attrs(),
-            (attr::NOATIME, attr::RDONLY | attr::ATIME_MASK)
+            MountOptions::parse(&["rbind", "rprivate"]).bind_attrs(),
+            (0, 0)
         );
+        let o = MountOptions::parse(&["bind", "rw", "dev"]);
+        assert_eq!(o.bind_attrs(), (0, attr::RDONLY | attr::NODEV));
+        assert_eq!(o.explicitly_cleared(), attr::RDONLY | attr::NODEV);
     }
 
     #[test]

@@ -144,16 +144,88 @@ impl Namespaces {
 
     /// Joins the opened namespaces with setns(2). The nstype check makes the kernel refuse a
     /// path that is not a namespace of the declared type.
+    ///
+    /// With a user namespace among them, the others are tried first, while we still hold the
+    /// runtime's privileges: a namespace the joined user namespace does not own (a network
+    /// namespace made by the host for the container, say) cannot be entered from inside it.
+    /// Those refused with EPERM (owned by the user namespace, needing its credentials) are
+    /// joined after it. runc's nsexec does the same.
     pub fn join_all(joins: &[(T, File)]) -> Result<()> {
-        for (t, f) in joins {
-            nix::sched::setns(f.as_fd(), flag(*t)).ctx(|| {
-                // What the path really is (`uts:[4026531838]`), for a path of the wrong type.
-                let what = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd()))
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                format!("join {} namespace (setns {what})", type_name(*t))
-            })?;
+        let (user, others): (Vec<_>, Vec<_>) = joins.iter().partition(|j| j.0 == T::User);
+        if user.is_empty() {
+            return others.iter().try_for_each(|j| join_one(j));
         }
-        Ok(())
+        let mut later = Vec::new();
+        for j in others {
+            match nix::sched::setns(j.1.as_fd(), flag(j.0)) {
+                Ok(()) => {}
+                Err(nix::errno::Errno::EPERM) => later.push(j),
+                Err(e) => return Err(e).ctx(|| join_what(j.0, &j.1)),
+            }
+        }
+        user.iter()
+            .chain(later.iter())
+            .try_for_each(|j| join_one(j))
     }
+}
+
+fn join_one((t, f): &(T, File)) -> Result<()> {
+    nix::sched::setns(f.as_fd(), flag(*t)).ctx(|| join_what(*t, f))
+}
+
+/// `join network namespace (setns net:[4026531840])`: what the path really is, which
+/// explains a path of the wrong type.
+fn join_what(t: T, f: &File) -> String {
+    let what = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd()))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    format!("join {} namespace (setns {what})", type_name(t))
+}
+
+/// Without a mount namespace the container shares the runtime's mount table, so anything
+/// that mounts would change the host's (runc does make its mounts there, and refuses only
+/// masked and read-only paths). hull mounts nothing and refuses what cannot be had without
+/// mounting: `mounts`, masked and read-only paths, `root.readonly`, `rootfsPropagation`,
+/// and `linux.devices` (nodes would be left in the image on the host). docs/rootfs.md.
+pub fn validate_without_mount_ns(spec: &Spec) -> Result<()> {
+    let why = "needs a mount namespace (linux.namespaces has none, and hull does not change \
+               the host's mount table)";
+    if spec.mounts().as_ref().is_some_and(|m| !m.is_empty()) {
+        return Err(Error::config("mounts", why));
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        return Err(Error::config("root.readonly", why));
+    }
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let lists = [
+        (
+            "linux.maskedPaths",
+            linux.masked_paths().as_ref().map(Vec::len),
+        ),
+        (
+            "linux.readonlyPaths",
+            linux.readonly_paths().as_ref().map(Vec::len),
+        ),
+        ("linux.devices", linux.devices().as_ref().map(Vec::len)),
+    ];
+    for (field, n) in lists {
+        if n.unwrap_or(0) > 0 {
+            return Err(Error::config(field, why));
+        }
+    }
+    if linux
+        .rootfs_propagation()
+        .as_ref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Err(Error::config("linux.rootfsPropagation", why));
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use oci_spec::runtime::Mount;
 
+use crate::channel::Channel;
 use crate::error::{Context, Error, Result};
 use crate::mountopts::MountOptions;
 use crate::sys::{self, attr};
@@ -152,14 +153,17 @@ fn resolve_create_depth(
 pub struct Rootfs {
     /// `O_PATH` fd of the rootfs bind mount.
     pub root: OwnedFd,
-    rootfs: std::path::PathBuf,
-    bundle: std::path::PathBuf,
+    pub(crate) rootfs: std::path::PathBuf,
+    pub(crate) bundle: std::path::PathBuf,
     /// Some mount binds /dev from elsewhere: default devices are then not created.
     pub dev_is_bound: bool,
     /// A devpts is mounted at /dev/pts (so /dev/ptmx becomes a link into it).
     pub has_devpts: bool,
     /// `linux.mountLabel`: the SELinux context new filesystems are mounted with.
     pub mount_label: Option<String>,
+    /// A `/dev` mount asked to be read-only: mounted rw so its nodes can be made, then
+    /// remounted read-only by [`Rootfs::seal_dev`] (runc does the same).
+    pub dev_readonly: bool,
 }
 
 /// Step 1 (before any mount): make the mount tree private to us and bind the rootfs onto
@@ -184,6 +188,7 @@ pub fn prepare(rootfs: &Path, bundle: &Path, propagation: Option<&str>) -> Resul
         dev_is_bound: false,
         has_devpts: false,
         mount_label: None,
+        dev_readonly: false,
     })
 }
 
@@ -194,13 +199,21 @@ fn cwd() -> BorrowedFd<'static> {
 
 impl Rootfs {
     /// Step 2: every `mounts[]` entry, in order.
-    pub fn mount_all(&mut self, mounts: &[Mount], userns: bool) -> Result<()> {
+    /// With `chan` (a user namespace) bind sources are cloned by the parent (binds.rs).
+    pub fn mount_all(
+        &mut self,
+        mounts: &[Mount],
+        userns: bool,
+        chan: Option<&Channel>,
+    ) -> Result<()> {
         for (i, m) in mounts.iter().enumerate() {
-            self.mount_one(m, userns).map_err(|e| match e {
+            let at = || format!("mounts[{i}] {}", m.destination().display());
+            self.mount_one(m, userns, chan).map_err(|e| match e {
                 Error::Sys { what, source } => Error::Sys {
-                    what: format!("mounts[{i}] {}: {what}", m.destination().display()),
+                    what: format!("{}: {what}", at()),
                     source,
                 },
+                Error::Container(msg) => Error::Container(format!("{}: {msg}", at())),
                 other => other,
             })?;
             // A mount may have landed on the rootfs itself (destination `/`, or a link to
@@ -214,8 +227,8 @@ impl Rootfs {
         Ok(())
     }
 
-    fn mount_one(&mut self, m: &Mount, userns: bool) -> Result<()> {
-        let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
+    fn mount_one(&mut self, m: &Mount, userns: bool, chan: Option<&Channel>) -> Result<()> {
+        let mut opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
         let ty = m.typ().as_deref().unwrap_or("");
         let dest = m.destination();
         let is_bind = opts.is_bind() || ty == "bind";
@@ -229,7 +242,7 @@ impl Rootfs {
                     format!("missing for bind mount {}", dest.display()),
                 )
             })?;
-            return self.bind(src, dest, &opts);
+            return self.bind(src, dest, &opts, chan);
         }
         if ty == "cgroup" || ty == "cgroup2" {
             let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
@@ -237,6 +250,13 @@ impl Rootfs {
         }
         if ty == "devpts" && dest == Path::new("/dev/pts") {
             self.has_devpts = true;
+        }
+        if ty == "proc" || ty == "sysfs" {
+            self.check_plain_dir(ty, dest)?;
+        }
+        if dest == Path::new("/dev") && opts.flags & libc::MS_RDONLY != 0 {
+            opts.flags &= !libc::MS_RDONLY;
+            self.dev_readonly = true;
         }
         // A tmpfs over an existing directory keeps that directory's mode unless the options
         // say otherwise (runc prepends `mode=` the same way: a later `mode=` wins).
@@ -291,7 +311,7 @@ impl Rootfs {
                     words.push("rro");
                 }
                 let o = MountOptions::parse(&words);
-                return self.bind(Path::new("/sys"), dest, &o);
+                return self.bind(Path::new("/sys"), dest, &o, chan);
             }
             Err(e) if opts.data.is_empty() => return Err(e).ctx(|| format!("mount {ty} {source}")),
             Err(e) => return Err(e).ctx(|| format!("mount {ty} {source} (data {:?})", opts.data)),
@@ -329,109 +349,35 @@ impl Rootfs {
         Ok(())
     }
 
-    fn bind(&self, src: &Path, dest: &Path, opts: &MountOptions) -> Result<()> {
-        let src = if src.is_absolute() {
-            src.to_path_buf()
-        } else {
-            self.bundle.join(src)
+    /// runc's rule for proc and sysfs: the destination, if it exists, must be a directory
+    /// itself, not a symlink to one (an old attack path: the kernel would mount through it).
+    fn check_plain_dir(&self, ty: &str, dest: &Path) -> Result<()> {
+        let fd = match open_in_root(self.root.as_fd(), dest, OFlag::O_PATH | OFlag::O_NOFOLLOW) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+            Err(e) => return Err(e).ctx(|| format!("open {} in rootfs", dest.display())),
         };
-        let what = || format!("bind source {}", src.display());
-        // O_PATH only: a real open of a FIFO blocks until a writer comes, and opening a
-        // device has side effects (a watchdog arms); O_PATH also takes sockets and files
-        // we may not read.
-        let src_fd = nix::fcntl::open(&src, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-            .map(File::from)
-            .map_err(std::io::Error::from)
-            .ctx(what)?;
-        let is_dir = src_fd.metadata().ctx(what)?.is_dir();
-        let dest_fd = resolve_create(
+        let st = nix::sys::stat::fstat(fd.as_fd()).ctx(|| format!("stat {}", dest.display()))?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            return Err(Error::container(format!(
+                "filesystem {ty:?} must be mounted on an ordinary directory"
+            )));
+        }
+        Ok(())
+    }
+
+    /// After the devices are made: a `/dev` mount asked to be read-only becomes so.
+    pub fn seal_dev(&self) -> Result<()> {
+        if !self.dev_readonly {
+            return Ok(());
+        }
+        let dev = open_in_root(
             self.root.as_fd(),
-            dest,
-            if is_dir { Kind::Dir } else { Kind::File },
-        )?;
-        let flags = sys::OPEN_TREE_CLONE
-            | if opts.is_recursive_bind() {
-                sys::AT_RECURSIVE
-            } else {
-                0
-            };
-        let tree =
-            sys::open_tree(src_fd.as_fd(), flags).ctx(|| format!("open_tree {}", src.display()))?;
-        let (set, clr) = opts.bind_attrs();
-        if set | clr != 0 {
-            sys::mount_setattr(tree.as_fd(), 0, set, clr, 0).ctx(|| "set bind mount attributes")?;
-        }
-        if opts.rec_set | opts.rec_clr != 0 {
-            sys::mount_setattr(
-                tree.as_fd(),
-                sys::AT_RECURSIVE,
-                opts.rec_set,
-                opts.rec_clr,
-                0,
-            )
-            .ctx(|| "set recursive mount attributes")?;
-        }
-        sys::move_mount(tree.as_fd(), dest_fd.as_fd())
-            .ctx(|| format!("move_mount {} onto {}", src.display(), dest.display()))?;
-        for p in &opts.propagation {
-            let rec = if p & libc::MS_REC != 0 {
-                sys::AT_RECURSIVE
-            } else {
-                0
-            };
-            sys::mount_setattr(tree.as_fd(), rec, 0, 0, p & !libc::MS_REC)
-                .ctx(|| "set mount propagation")?;
-        }
-        Ok(())
-    }
-
-    /// Step 3: `linux.maskedPaths`. Files are covered by the host's /dev/null (checked to be
-    /// the real 1:3 char device, so an image cannot substitute a symlink: CVE-2025-31133),
-    /// directories by an empty read-only tmpfs. Missing paths are skipped.
-    pub fn mask(&self, paths: &[String], devnull: BorrowedFd<'_>) -> Result<()> {
-        for p in paths {
-            let fd = match open_in_root(
-                self.root.as_fd(),
-                Path::new(p),
-                OFlag::O_PATH | OFlag::O_NOFOLLOW,
-            ) {
-                Ok(fd) => fd,
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
-                Err(e) => return Err(e).ctx(|| format!("linux.maskedPaths {p}")),
-            };
-            let is_dir = nix::sys::stat::fstat(fd.as_fd())
-                .map(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR)
-                .ctx(|| format!("stat {p}"))?;
-            let cover = if is_dir {
-                sys::fsmount(
-                    "tmpfs",
-                    &["size=0", "mode=755"],
-                    attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC,
-                )
-            } else {
-                sys::open_tree(devnull, sys::OPEN_TREE_CLONE)
-            }
-            .ctx(|| format!("mask {p}"))?;
-            sys::move_mount(cover.as_fd(), fd.as_fd()).ctx(|| format!("mask {p}"))?;
-        }
-        Ok(())
-    }
-
-    /// Step 4: `linux.readonlyPaths`: each becomes a recursive read-only bind of itself.
-    pub fn readonly(&self, paths: &[String]) -> Result<()> {
-        for p in paths {
-            let fd = match open_in_root(self.root.as_fd(), Path::new(p), OFlag::O_PATH) {
-                Ok(fd) => fd,
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
-                Err(e) => return Err(e).ctx(|| format!("linux.readonlyPaths {p}")),
-            };
-            let tree = sys::open_tree(fd.as_fd(), sys::OPEN_TREE_CLONE | sys::AT_RECURSIVE)
-                .ctx(|| format!("readonly {p}"))?;
-            sys::mount_setattr(tree.as_fd(), sys::AT_RECURSIVE, attr::RDONLY, 0, 0)
-                .ctx(|| format!("readonly {p}"))?;
-            sys::move_mount(tree.as_fd(), fd.as_fd()).ctx(|| format!("readonly {p}"))?;
-        }
-        Ok(())
+            Path::new("/dev"),
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+        )
+        .ctx(|| "open /dev in rootfs")?;
+        sys::mount_setattr(dev.as_fd(), 0, attr::RDONLY, 0, 0).ctx(|| "remount /dev read-only")
     }
 
     /// Step 5: switch to the new root. pivot_root(".", ".") stacks the old root on the new
@@ -440,6 +386,7 @@ impl Rootfs {
         nix::unistd::fchdir(self.root.as_fd())
             .ctx(|| format!("chdir to rootfs {}", self.rootfs.display()))?;
         if no_pivot {
+            self.hide_full_proc_and_sys()?;
             sys::mount(Some("."), "/", None, libc::MS_MOVE, None)
                 .ctx(|| "move rootfs to / (--no-pivot)")?;
             nix::unistd::chroot(".").ctx(|| "chroot (--no-pivot)")?;
@@ -467,14 +414,28 @@ impl Rootfs {
 
     /// Step 6 (after pivot): `root.readonly` and `linux.rootfsPropagation`.
     pub fn finish(readonly: bool, propagation: Option<&str>) -> Result<()> {
-        if let Some(p) = propagation.filter(|p| !p.is_empty()) {
-            let flag = MountOptions::parse(&[p])
-                .propagation
-                .first()
-                .copied()
-                .unwrap_or(libc::MS_SLAVE | libc::MS_REC);
-            sys::mount(None, "/", None, flag, None)
-                .ctx(|| format!("linux.rootfsPropagation {p}"))?;
+        match propagation.unwrap_or("") {
+            // Done by `prepare`, before the mounts: redone here it would wipe the
+            // propagation each mounts[] entry asked for (runc skips it the same way).
+            "" | "private" | "rprivate" => {}
+            // A peer group of its own, no longer a slave of the host: made private first,
+            // or the shared root would still receive the host's mounts (`shared,slave`).
+            p @ ("shared" | "rshared") => {
+                sys::mount(None, "/", None, libc::MS_PRIVATE, None)
+                    .ctx(|| format!("linux.rootfsPropagation {p}"))?;
+                let rec = if p == "rshared" { libc::MS_REC } else { 0 };
+                sys::mount(None, "/", None, libc::MS_SHARED | rec, None)
+                    .ctx(|| format!("linux.rootfsPropagation {p}"))?;
+            }
+            p => {
+                let flag = MountOptions::parse(&[p])
+                    .propagation
+                    .first()
+                    .copied()
+                    .unwrap_or(libc::MS_SLAVE | libc::MS_REC);
+                sys::mount(None, "/", None, flag, None)
+                    .ctx(|| format!("linux.rootfsPropagation {p}"))?;
+            }
         }
         if readonly {
             let root = sys::openat2(

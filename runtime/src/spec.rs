@@ -197,10 +197,11 @@ fn validate(spec: &Spec) -> Result<()> {
             }
         }
         for (i, d) in linux.devices().iter().flatten().enumerate() {
-            if !d.path().starts_with("/dev/") {
+            // Anywhere in the rootfs, as in runc (which joins the path to the rootfs).
+            if !d.path().is_absolute() || d.path().file_name().is_none() {
                 return Err(Error::config(
                     format!("linux.devices[{i}].path"),
-                    format!("{} is not under /dev", d.path().display()),
+                    format!("{} is not an absolute file path", d.path().display()),
                 ));
             }
         }
@@ -230,6 +231,9 @@ fn validate(spec: &Spec) -> Result<()> {
 /// Checks that need the namespace set: hostname needs a UTS namespace, sysctls need theirs.
 fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
     use LinuxNamespaceType as T;
+    if !ns.has(T::Mount) {
+        crate::namespaces::validate_without_mount_ns(spec)?;
+    }
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !ns.has(T::Uts) {
         return Err(Error::config(
             "hostname",

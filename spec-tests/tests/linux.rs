@@ -127,8 +127,12 @@ fn linux_devices() {
 
     let mut c = Container::new("baddevice");
     c.config["linux"]["devices"] =
-        json!([{"path": "/etc/hullx", "type": "c", "major": 1, "minor": 3}]);
-    create_fails(&c, "linux.devices[0].path", "/etc/hullx");
+        json!([{"path": "dev/hullx", "type": "c", "major": 1, "minor": 3}]);
+    create_fails(
+        &c,
+        "linux.devices[0].path",
+        "dev/hullx is not an absolute file path",
+    );
 }
 
 #[test]
@@ -372,4 +376,38 @@ fn sysctl_in_a_user_namespace() {
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect();
     assert_eq!(got, ["80", "0 65535", "1"]);
+}
+
+#[test]
+fn linux_devices_outside_dev_and_not_implicitly_allowed() {
+    // runc: linux.devices makes nodes, anywhere in the rootfs; only linux.resources.devices
+    // (plus the default allow list) decides what the device cgroup lets through. Writing
+    // /dev/kmsg needs no capability, so only the device cgroup can refuse it.
+    for allow in [false, true] {
+        let mut c = Container::new("devnotallowed");
+        c.config["linux"]["devices"] = json!([
+            {"path": "/dev/hull-kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 0o600},
+            {"path": "/hulldev/sub/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 0o600}
+        ]);
+        let mut rules = vec![json!({"allow": false, "access": "rwm"})];
+        if allow {
+            rules.push(json!({"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}));
+        }
+        c.config["linux"]["resources"]["devices"] = json!(rules);
+        c.sh("stat -c '%n %F %t %T %a' /hulldev/sub/kmsg; \
+              checker write /dev/hull-kmsg hull-device-test; \
+              checker write /hulldev/sub/kmsg hull-device-test");
+        let o = c.run();
+        let want = if allow { "ok" } else { "errno=1" };
+        assert_eq!(
+            lines(o.ok().out()),
+            [
+                "/hulldev/sub/kmsg character special file 1 b 600",
+                want,
+                want
+            ],
+            "{}",
+            o.stderr
+        );
+    }
 }

@@ -549,3 +549,41 @@ fn mount_namespace_joined_by_path() {
         [h.ns("mnt").as_str(), "joined"]
     );
 }
+
+/// A joined network namespace owned by the host's user namespace, next to a joined user
+/// namespace: after entering the user namespace the init has no privilege over the network
+/// namespace, so (as runc does) it is joined first.
+#[test]
+fn network_namespace_not_owned_by_the_joined_user_namespace() {
+    let net = Holder::unshare(&["--net"]);
+    let mut holder = Container::new("nsuserholder2");
+    let mut ns = holder.config["linux"]["namespaces"]
+        .as_array()
+        .expect("ns")
+        .clone();
+    ns.push(json!({"type": "user"}));
+    set_namespaces(&mut holder, json!(ns));
+    user_maps(&mut holder);
+    holder.args(&["sleep", "600"]);
+    holder.create().ok();
+    let hp = holder.pid().to_string();
+
+    let mut c = Container::new("nsusernetjoin");
+    let mut ns: Vec<Value> = c.config["linux"]["namespaces"]
+        .as_array()
+        .expect("ns")
+        .iter()
+        .filter(|n| n["type"] != "network")
+        .cloned()
+        .collect();
+    ns.push(json!({"type": "user", "path": format!("/proc/{hp}/ns/user")}));
+    ns.push(json!({"type": "network", "path": net.path("net")}));
+    set_namespaces(&mut c, json!(ns));
+    user_maps(&mut c);
+    c.sh("readlink /proc/self/ns/user; readlink /proc/self/ns/net");
+    let o = c.run();
+    assert_eq!(
+        o.ok().out().lines().collect::<Vec<_>>(),
+        [host_ns(&hp, "user"), net.ns("net")]
+    );
+}

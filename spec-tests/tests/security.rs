@@ -817,9 +817,9 @@ fn cve_2025_52881_procfs_writes_reach_the_real_procfs() {
 /// The image ships /proc as a symlink to a host directory HOST that holds a fake
 /// sys/net/ipv4/ip_forward. (a) With no proc mount, a runtime writing the sysctl through
 /// ROOTFS/proc writes into HOST's file on the host. (b) With the usual proc mount, a runtime
-/// mounting on the path mounts procfs over HOST (outside the rootfs). Either way HOST must be
-/// untouched, and the sysctl must be set in the container's network namespace (read from the
-/// host with nsenter).
+/// mounting on the path mounts procfs over HOST (outside the rootfs); hull, like runc, refuses
+/// a proc mount on anything but a directory. Either way HOST must be untouched, and in (a)
+/// the sysctl must be set in the container's network namespace (read with nsenter).
 #[test]
 fn cve_2025_52881_symlinked_proc() {
     for with_proc_mount in [false, true] {
@@ -833,6 +833,15 @@ fn cve_2025_52881_symlinked_proc() {
         }
         c.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
         c.sh("trap 'exit 0' TERM; sleep 1000 & wait");
+        let h = host.display().to_string();
+        if with_proc_mount {
+            c.create()
+                .fails()
+                .stderr_has("\"proc\" must be mounted on an ordinary directory");
+            assert_eq!(listing(&host), ["sys"]);
+            assert!(!host_mount_points().iter().any(|m| m.starts_with(&h)));
+            continue;
+        }
         c.create().ok();
         let net = format!("--net=/proc/{}/ns/net", c.pid());
         let o = Command::new("nsenter")
@@ -850,7 +859,6 @@ fn cve_2025_52881_symlinked_proc() {
             "the host's file behind the /proc link was written (proc mount: {with_proc_mount})"
         );
         assert_eq!(listing(&host), ["sys"]);
-        let h = host.display().to_string();
         assert!(!host_mount_points().iter().any(|m| m.starts_with(&h)));
     }
 }

@@ -26,7 +26,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use hull_dbus::{Connection, Systemd, Value};
-use oci_spec::runtime::{LinuxDevice, LinuxResources};
+use oci_spec::runtime::LinuxResources;
 
 use crate::error::{Error, Result};
 use crate::path::SpecPath;
@@ -56,8 +56,8 @@ pub struct SystemdCgroup {
     bus: Bus,
     /// Unit properties from `org.systemd.property.*` annotations.
     extra: Vec<props::Property>,
-    /// What `create` was given, applied once the unit exists (`add_process`).
-    pending: Option<(LinuxResources, Vec<LinuxDevice>)>,
+    /// What `create` was given, applied once the unit exists (`attach`).
+    pending: Option<LinuxResources>,
     /// The cgroupfs driver on the unit's cgroup, once it exists.
     fs: Option<Box<dyn CgroupManager>>,
     /// hull started the unit (and so may stop it). A failed start, or a slice that existed
@@ -142,12 +142,7 @@ impl SystemdCgroup {
     }
 
     /// The properties of the new unit: runc's base set, the resources, the annotations.
-    fn unit_properties(
-        &self,
-        pid: i32,
-        r: &LinuxResources,
-        devs: &[LinuxDevice],
-    ) -> Result<Vec<props::Property>> {
+    fn unit_properties(&self, pid: i32, r: &LinuxResources) -> Result<Vec<props::Property>> {
         let v2 = self.host == Host::V2;
         let mut p: Vec<props::Property> = vec![
             (
@@ -185,7 +180,7 @@ impl SystemdCgroup {
             }
         }
         p.extend(props::resources(r, v2)?);
-        let rules = devices::rules(r.devices().as_deref().unwrap_or_default(), devs)?;
+        let rules = devices::rules(r.devices().as_deref().unwrap_or_default())?;
         let proc_devices = std::fs::read_to_string("/proc/devices").unwrap_or_default();
         p.extend(props::devices(&rules, &proc_devices));
         p.extend(self.extra.iter().cloned());
@@ -196,9 +191,9 @@ impl SystemdCgroup {
     /// unit is hull's to stop: not when it existed already (someone else's scope, or a slice
     /// an engine made) or systemd refused to make it; yes when its job ended badly or was
     /// not seen to end (the unit may exist).
-    fn start_unit(&self, pid: i32, r: &LinuxResources, devs: &[LinuxDevice]) -> (bool, Result<()>) {
+    fn start_unit(&self, pid: i32, r: &LinuxResources) -> (bool, Result<()>) {
         let field = "linux.cgroupsPath";
-        let props = match self.unit_properties(pid, r, devs) {
+        let props = match self.unit_properties(pid, r) {
             Ok(p) => p,
             Err(e) => return (false, Err(e)),
         };
@@ -302,14 +297,14 @@ pub fn annotation_properties(ann: &HashMap<String, String>) -> Result<Vec<props:
 }
 
 impl CgroupManager for SystemdCgroup {
-    fn create(&mut self, r: Option<&LinuxResources>, devs: &[LinuxDevice]) -> Result<()> {
+    fn create(&mut self, r: Option<&LinuxResources>) -> Result<()> {
         let r = r.cloned().unwrap_or_default();
         // Everything that can be checked without the unit is checked now, before the clone:
         // a bad value is a config error and nothing exists yet.
         crate::validate::resources(&r)?;
         props::resources(&r, self.host == Host::V2)?;
-        devices::rules(r.devices().as_deref().unwrap_or_default(), devs)?;
-        self.pending = Some((r, devs.to_vec()));
+        devices::rules(r.devices().as_deref().unwrap_or_default())?;
+        self.pending = Some(r);
         Ok(())
     }
 
@@ -322,8 +317,8 @@ impl CgroupManager for SystemdCgroup {
         if self.fs.is_some() {
             return self.fs()?.add_process(pid);
         }
-        let (r, devs) = self.pending.take().unwrap_or_default();
-        let (owned, started) = self.start_unit(pid, &r, &devs);
+        let r = self.pending.take().unwrap_or_default();
+        let (owned, started) = self.start_unit(pid, &r);
         self.owned = owned;
         started?;
         let path = self.actual_path(pid);
@@ -338,7 +333,7 @@ impl CgroupManager for SystemdCgroup {
         self.path = path;
         // Directories systemd made are found existing and left to systemd; the cgroupfs
         // driver records only what it makes itself (v1 controllers systemd does not manage).
-        let applied = fs.create(Some(&r), &devs);
+        let applied = fs.create(Some(&r));
         let placed = applied.and_then(|_| {
             if self.slice.is_none() || self.host != Host::V2 {
                 fs.add_process(pid)

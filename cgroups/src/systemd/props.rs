@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn device_rules() {
         let proc = "Character devices:\n  1 mem\n136 pts\n\nBlock devices:\n  8 sd\n";
-        let rules = crate::devices::rules(&[], &[]).unwrap_or_default();
+        let rules = crate::devices::rules(&[]).unwrap_or_default();
         let p = devices(&rules, proc);
         assert_eq!(find(&p, "DevicePolicy"), Some(&Value::from("strict")));
         let allow = find(&p, "DeviceAllow")
