@@ -193,13 +193,14 @@ fn relative_cgroups_path_is_under_our_own_cgroup() {
 }
 
 #[test]
-fn systemd_cgroups_path_is_rejected() {
+fn systemd_cgroups_path_needs_the_systemd_driver() {
+    // Without --systemd-cgroup a slice:prefix:name path is no cgroupfs path an engine means.
     let mut c = Container::new("cgsystemd");
     c.config["linux"]["cgroupsPath"] = json!("system.slice:hull:x");
     let o = c.create();
     o.fails()
         .stderr_has("linux.cgroupsPath")
-        .stderr_has("systemd cgroup driver is not supported");
+        .stderr_has("pass --systemd-cgroup");
     assert!(!c.root.join(&c.id).exists());
 }
 

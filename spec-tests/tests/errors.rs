@@ -289,8 +289,12 @@ fn a_capability_without_its_prefix_is_skipped_naming_its_list() {
     // another set. Like runc, a name without its prefix is unknown: skipped, in every set,
     // with a warning that names the set and index; the container runs.
     let mut c = Container::new("capprefix");
-    c.config["process"]["capabilities"]["bounding"] = serde_json::json!(["CAP_KILL", "KILL"]);
-    c.config["process"]["capabilities"]["permitted"] = serde_json::json!(["KILL"]);
+    let caps = &mut c.config["process"]["capabilities"];
+    caps["bounding"] = serde_json::json!(["CAP_KILL", "KILL"]);
+    caps["permitted"] = serde_json::json!(["KILL", "CAP_KILL"]);
+    caps["effective"] = serde_json::json!(["CAP_KILL"]);
+    caps["inheritable"] = serde_json::json!([]);
+    caps["ambient"] = serde_json::json!([]);
     let o = c.run();
     o.ok()
         .stderr_has("process.capabilities.bounding[1]: unknown capability \"KILL\"")
