@@ -80,8 +80,8 @@ esac
 vm_prepare "$@"
 [ "$USER_ON" = 1 ] && printf '%s\n' "$DELEGATE" > "$CTL/user"
 
-# The rest of stage 1 (busybox sh in the initramfs): shape the guest's /etc overlay, then hand
-# PID 1 to systemd. Only $R/etc, $R/var and $R/home are written, all of them throwaway.
+# The rest of stage 1 (busybox sh in the initramfs): shape the guest's /etc, then hand PID 1 to
+# systemd. All of it lands in the root overlay's tmpfs upper (or the /home tmpfs), never on the host.
 cat > "$CTL/stage1" <<'STAGE1'
 grep -q "^overlay /newroot overlay" /proc/mounts || fail "the root is not a throwaway overlay"
 E=$R/etc
@@ -96,8 +96,8 @@ cat /proc/sys/kernel/random/uuid | tr -d - > $E/machine-id
 # The host's enablement links are not this node's: start from the distribution's defaults.
 rm -rf $E/systemd/system || fail "rm /etc/systemd/system"
 mkdir -p $E/systemd/system/multi-user.target.wants $E/systemd/journald.conf.d
-# Masked: gettys (nobody types on the console), what needs a network card, what a read-only 9p
-# root with an empty fstab has no use for (fsck, remount, hwdb/ldconfig/catalog rebuilds that
+# Masked: gettys (nobody types on the console), what needs a network card, what a 9p-backed root
+# with an empty fstab has no use for (fsck, remount, hwdb/ldconfig/catalog rebuilds that
 # ConditionNeedsUpdate would run on every boot since /etc/.updated never persists), sysusers (the
 # host's /etc/passwd has its users), and module preloads that cost seconds of TCG at boot while
 # the kernel loads them on first use anyway (/dev/fuse, /dev/loop-control; binfmt_misc stays an
