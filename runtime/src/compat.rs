@@ -25,7 +25,14 @@ pub fn spec_from_value(mut v: Value, warn: bool) -> serde_json::Result<Spec> {
     if let Some(p) = v.get_mut("process") {
         normalize_process(p, warn);
     }
-    serde_json::from_value(v)
+    typed(&v)
+}
+
+/// A rewritten tree to a typed value, through text: `from_value` would instantiate every
+/// oci-spec type's decoder a second time (for serde_json's `Value` deserializer), about
+/// 150 KB of binary for a path taken only by unusual configs.
+fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> serde_json::Result<T> {
+    serde_json::from_slice(&serde_json::to_vec(v)?)
 }
 
 /// Whether any `process.capabilities` name lacks the `CAP_` prefix.
@@ -64,7 +71,7 @@ fn decode<T: serde::de::DeserializeOwned>(
         false => normalize_process(&mut v, warn),
     };
     match changed {
-        true => serde_json::from_value(v).map_err(|_| first),
+        true => typed(&v).map_err(|_| first),
         false => Err(first),
     }
 }

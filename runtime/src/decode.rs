@@ -92,10 +92,79 @@ pub fn decode(raw: &[u8], cfg: &Path) -> Result<Spec> {
         crate::compat::spec_from_slice(raw, true)
     };
     let spec: Spec = decoded.map_err(|e| decode_error(raw, &tree, cfg, e))?;
-    let typed = serde_json::to_value(&spec)
-        .map_err(|e| Error::container(format!("{}: encode spec: {e}", cfg.display())))?;
-    check_shape(&tree, &typed, &mut Vec::new(), cfg)?;
+    // The typed round trip costs a serialisation and a parse: only for configs with an
+    // array where the spec has none (almost never), found by one walk of the tree.
+    if unexpected_array(&tree, None) {
+        // Through text rather than `to_value`, which would instantiate every oci-spec
+        // type's serializer a second time (~90 KB of binary); `update` already has these.
+        let typed: Value = serde_json::to_vec(&spec)
+            .and_then(|b| serde_json::from_slice(&b))
+            .map_err(|e| Error::container(format!("{}: encode spec: {e}", cfg.display())))?;
+        check_shape(&tree, &typed, &mut Vec::new(), cfg)?;
+    }
     Ok(spec)
+}
+
+/// Keys whose value is an array somewhere in the runtime-spec's config (every OS section).
+const ARRAY_KEYS: &[&str] = &[
+    "additionalGids",
+    "ambient",
+    "architectures",
+    "args",
+    "bounding",
+    "commandLine",
+    "createContainer",
+    "createRuntime",
+    "devices",
+    "effective",
+    "env",
+    "flags",
+    "gidMappings",
+    "hugepageLimits",
+    "inheritable",
+    "layerFolders",
+    "maskedPaths",
+    "mounts",
+    "names",
+    "namespaces",
+    "options",
+    "permitted",
+    "poststart",
+    "poststop",
+    "prestart",
+    "priorities",
+    "readonlyPaths",
+    "rlimits",
+    "schemata",
+    "startContainer",
+    "syscalls",
+    "throttleReadBpsDevice",
+    "throttleReadIOPSDevice",
+    "throttleWriteBpsDevice",
+    "throttleWriteIOPSDevice",
+    "uidMappings",
+    "weightDevice",
+    "nodes",
+    "bootstrap",
+    "appendKernelCommandLine",
+    "networkNamespace",
+];
+
+/// Whether `v` (found under `key`) holds an array anywhere the spec has none: a top-level
+/// array, an array directly inside an array, or under a key the spec never gives an array.
+fn unexpected_array(v: &Value, key: Option<&str>) -> bool {
+    match v {
+        Value::Array(items) => {
+            !key.is_some_and(|k| ARRAY_KEYS.contains(&k))
+                || items
+                    .iter()
+                    .any(|i| i.is_array() || unexpected_array(i, None))
+        }
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| (v.is_array() || v.is_object()) && unexpected_array(v, Some(k))),
+        _ => false,
+    }
 }
 
 /// Fails where `raw` has an array and the decoded spec an object.

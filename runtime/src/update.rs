@@ -38,7 +38,7 @@ pub fn requested(
             std::fs::read_to_string(src)
                 .map_err(|e| Error::container(format!("--resources {src}: {e}")))?
         };
-        return serde_json::from_str(&text).map_err(|e| {
+        return serde_json::from_slice(text.as_bytes()).map_err(|e| {
             let raw = format!(r#"{{"linux":{{"resources":{text}}}}}"#);
             crate::cgroups::validate::explain_json(raw.as_bytes())
                 .map(Error::from)
@@ -85,7 +85,7 @@ pub fn requested(
     if let Some(l) = o.pids_limit {
         put(&mut r, "pids", "limit", json!(l));
     }
-    serde_json::from_value(Value::Object(r)).map_err(|e| Error::container(format!("update: {e}")))
+    typed(&Value::Object(r)).map_err(|e| Error::container(format!("update: {e}")))
 }
 
 /// Overlays `new` on `old` (objects merge key by key, everything else is replaced).
@@ -105,10 +105,21 @@ fn overlay(old: &mut Value, new: &Value) {
 
 /// The container's resources after the update.
 pub fn merge(old: Option<&LinuxResources>, new: &LinuxResources) -> Result<LinuxResources> {
-    let mut base = serde_json::to_value(old.cloned().unwrap_or_default()).unwrap_or(json!({}));
-    let n = serde_json::to_value(new).unwrap_or(json!({}));
+    let mut base = tree(&old.cloned().unwrap_or_default()).unwrap_or(json!({}));
+    let n = tree(new).unwrap_or(json!({}));
     overlay(&mut base, &n);
-    serde_json::from_value(base).map_err(|e| Error::container(format!("update: merge: {e}")))
+    typed(&base).map_err(|e| Error::container(format!("update: merge: {e}")))
+}
+
+// Through text, not `to_value`/`from_value`: those instantiate every resource type's
+// serializer and deserializer a second time for serde_json's `Value`; the slice decoder and
+// the Vec encoder are in the binary anyway (config.json, state), and `update` is no hot path.
+fn tree(r: &LinuxResources) -> serde_json::Result<Value> {
+    serde_json::from_slice(&serde_json::to_vec(r)?)
+}
+
+fn typed(v: &Value) -> serde_json::Result<LinuxResources> {
+    serde_json::from_slice(&serde_json::to_vec(v)?)
 }
 
 #[cfg(test)]
