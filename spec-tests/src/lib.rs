@@ -513,6 +513,29 @@ impl Drop for Container {
     }
 }
 
+/// A file's contents without surrounding whitespace (cgroup and proc files); panics naming
+/// the file if it cannot be read.
+pub fn read_trimmed(p: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(p.as_ref())
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
+        .trim()
+        .to_string()
+}
+
+/// Waits until `f` holds, failing the test (naming `what`) after [`COMMAND_TIMEOUT`]: a bound
+/// for a loaded machine, not a delay.
+#[track_caller]
+pub fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < COMMAND_TIMEOUT,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Whether systemd is PID 1 here (the systemd guest, hack/systemd-vm.sh).
 pub fn systemd_booted() -> bool {
     Path::new("/run/systemd/system").is_dir()

@@ -4,10 +4,13 @@
 //! Runs on v1/hybrid hosts and (hack/cgv2-vm.sh) on a pure cgroup v2 kernel.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
-use spec_tests::{find_cgroups, process_alive, run_cmd, run_cmd_to, wait_child, Container};
+use spec_tests::{
+    find_cgroups, process_alive, read_trimmed as read, run_cmd, run_cmd_to, wait_child, wait_for,
+    Container,
+};
 
 fn v2() -> bool {
     // What is mounted at /sys/fs/cgroup, from mountinfo (fields after " - ": fstype first).
@@ -54,25 +57,6 @@ fn host_dir(c: &Container, ctrl: &str) -> PathBuf {
         Path::new("/sys/fs/cgroup").join(rel)
     } else {
         Path::new("/sys/fs/cgroup").join(ctrl).join(rel)
-    }
-}
-
-fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p.as_ref())
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
-        .trim()
-        .to_string()
-}
-
-#[track_caller]
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

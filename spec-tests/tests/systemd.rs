@@ -6,10 +6,9 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
-use spec_tests::{systemd_booted, systemd_units, Container};
+use spec_tests::{read_trimmed as read, systemd_booted, systemd_units, wait_for, Container};
 
 /// A container on the systemd driver with a long-running program, or `None` (skip) where
 /// systemd is not PID 1.
@@ -37,22 +36,6 @@ fn show(unit: &str, props: &[&str]) -> std::collections::HashMap<String, String>
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
-}
-
-fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p.as_ref())
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
-        .trim()
-        .to_string()
-}
-
-#[track_caller]
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < Duration::from_secs(60), "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
