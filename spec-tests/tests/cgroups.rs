@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use spec_tests::{find_cgroups, process_alive, run_cmd, run_cmd_to, wait_child, Container};
 
+#[path = "cgroups/existing.rs"]
+mod existing;
+
 fn v2() -> bool {
     // What is mounted at /sys/fs/cgroup, from mountinfo (fields after " - ": fstype first).
     std::fs::read_to_string("/proc/self/mountinfo")
