@@ -58,6 +58,13 @@ impl Drop for TestCgroup {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // A hull that wrongly joined the cgroup put the container there: the cgroup is the
+        // test's own, so whatever is in it goes (the container's delete finds it gone).
+        let procs = std::fs::read_to_string(self.dir.join("cgroup.procs")).unwrap_or_default();
+        for p in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            // SAFETY: kill(2) has no memory preconditions.
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
         // Deepest first: hull may have left a child cgroup if it misbehaved.
         let mut dirs = vec![self.dir.clone()];
         if let Ok(rd) = std::fs::read_dir(&self.dir) {
