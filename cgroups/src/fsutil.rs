@@ -165,6 +165,29 @@ pub fn procs_tree(dir: &Path, out: &mut Vec<i32>) {
     }
 }
 
+/// Refuses a container cgroup that already holds processes (runc's "container's cgroup is
+/// not empty"): its processes would share the container's limits and be killed with it.
+pub fn check_empty(dir: &Path) -> Result<()> {
+    let mut pids = Vec::new();
+    procs_tree(dir, &mut pids);
+    if pids.is_empty() {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "container's cgroup is not empty: {} process(es) found in {}",
+        pids.len(),
+        dir.display()
+    )))
+}
+
+/// The error for a container cgroup found frozen (`state`) before the init joined it.
+pub fn frozen_error(dir: &Path, state: &str) -> Error {
+    Error::msg(format!(
+        "container's cgroup unexpectedly frozen: {} is {state}",
+        dir.display()
+    ))
+}
+
 /// Polls `done` every few milliseconds for up to `limit`.
 pub fn wait_until(limit: Duration, mut done: impl FnMut() -> Result<bool>) -> Result<bool> {
     let deadline = Instant::now() + limit;

@@ -70,8 +70,9 @@ fn looks_systemd(raw: &str) -> bool {
 }
 
 /// Parses `exec --cgroup` values, runc's `[<controller>[,<controller>]:]<path>`: the sub-cgroup
-/// (relative to the container's cgroup, existing) to run the new process in. Key `""` is the
-/// path for every controller (and the only form cgroup v2 has).
+/// (relative to the container's cgroup, existing) to run the new process in; `/` is the
+/// container's own cgroup. Key `""` is the path for every controller (and the only form
+/// cgroup v2 has).
 pub fn parse_sub(values: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
     let mut m = std::collections::BTreeMap::new();
     for v in values {
@@ -79,7 +80,16 @@ pub fn parse_sub(values: &[String]) -> Result<std::collections::BTreeMap<String,
             Some((c, p)) => (c, p),
             None => ("", v.as_str()),
         };
-        let clean = match parse(Some(Path::new(p)), "", false) {
+        // `/` (or `.`) names the container's own cgroup, which `parse` refuses as "the root".
+        let own = Path::new(p)
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::CurDir));
+        let parsed = if own && !p.is_empty() {
+            Ok(SpecPath::Absolute("/".into()))
+        } else {
+            parse(Some(Path::new(p)), "", false)
+        };
+        let clean = match parsed {
             Ok(SpecPath::Absolute(a)) => a,
             Ok(SpecPath::Relative(r)) => format!("/{r}"),
             Err(_) => {
@@ -160,6 +170,11 @@ mod tests {
         assert_eq!(m.get("cpuacct").map(String::as_str), Some("/x"));
         assert_eq!(m.get("memory").map(String::as_str), Some("/y"));
         assert!(parse_sub(&["../up".into()]).is_err());
+        // The container's own cgroup, for every controller or for one.
+        let m = parse_sub(&["/".into()]).unwrap_or_default();
+        assert_eq!(m.get("").map(String::as_str), Some("/"));
+        let m = parse_sub(&["memory:/".into()]).unwrap_or_default();
+        assert_eq!(m.get("memory").map(String::as_str), Some("/"));
         assert!(parse_sub(&["a".into(), "b".into()]).is_err());
     }
 

@@ -319,26 +319,49 @@ fn cpu(dir: &Path, c: &LinuxCpu) -> Result<()> {
     if let Some(b) = c.burst() {
         write(dir, "cpu.cfs_burst_us", &b.to_string(), &f("burst"))?;
     }
-    if let Some(p) = c.realtime_period().filter(|p| *p != 0) {
+    let rt_period = c.realtime_period().filter(|p| *p != 0);
+    let rt_runtime = c.realtime_runtime().filter(|r| *r != 0);
+    let period = |p: u64| {
         write(
             dir,
             "cpu.rt_period_us",
             &p.to_string(),
             &f("realtimePeriod"),
-        )?;
-    }
-    if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
+        )
+    };
+    let runtime = |r: i64| {
         write(
             dir,
             "cpu.rt_runtime_us",
             &r.to_string(),
             &f("realtimeRuntime"),
-        )?;
+        )
+    };
+    // The kernel keeps runtime <= period at every step: lowering both needs the runtime
+    // first, raising both the period first.
+    if let (Some(p), Some(r)) = (rt_period, rt_runtime) {
+        if runtime_first(r, fsutil::read(dir, "cpu.rt_runtime_us").ok().as_deref()) {
+            runtime(r)?;
+            period(p)?;
+        } else {
+            period(p)?;
+            runtime(r)?;
+        }
+    } else {
+        rt_period.map(period).transpose()?;
+        rt_runtime.map(runtime).transpose()?;
     }
     if let Some(i) = c.idle() {
         write(dir, "cpu.idle", &i.to_string(), &f("idle"))?;
     }
     Ok(())
+}
+
+/// Whether a new rt runtime `new` is written before the rt period: when it lowers the
+/// current one (`cur`, the file's text), which a lower period may need first.
+fn runtime_first(new: i64, cur: Option<&str>) -> bool {
+    cur.and_then(|c| c.trim().parse::<i64>().ok())
+        .is_some_and(|cur| new < cur)
 }
 
 fn blkio(dir: &Path, b: &LinuxBlockIo) -> Result<()> {
@@ -421,4 +444,17 @@ fn blkio(dir: &Path, b: &LinuxBlockIo) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runtime_first;
+
+    #[test]
+    fn rt_runtime_goes_first_only_when_lowered() {
+        assert!(runtime_first(40_000, Some("500000\n")));
+        assert!(!runtime_first(600_000, Some("500000")));
+        assert!(!runtime_first(40_000, None));
+        assert!(!runtime_first(40_000, Some("junk")));
+    }
 }

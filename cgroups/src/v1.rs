@@ -154,16 +154,25 @@ impl V1 {
     }
 }
 
-/// v1 cpuset: a new cpuset is empty and cannot hold tasks; inherit the parent's values.
-fn cpuset_inherit(dir: &Path) -> Result<()> {
-    let Some(parent) = dir.parent() else {
+/// v1 cpuset: a cpuset with empty `cpus` or `mems` cannot hold tasks (ENOSPC). Fills each
+/// level from the hierarchy's root down to `dir` that has them empty with its parent's
+/// values, as runc does: an ancestor made by someone else may be empty too, not only the
+/// directories hull just made.
+fn cpuset_fill_down(mount: &Path, dir: &Path) -> Result<()> {
+    if !fsutil::has(dir, "cpuset.cpus") {
         return Ok(());
-    };
-    for f in ["cpuset.cpus", "cpuset.mems"] {
-        if fsutil::has(dir, f) && fsutil::read(dir, f)?.is_empty() {
-            let v = fsutil::read(parent, f)?;
-            fsutil::write(dir, f, &v, "linux.resources.cpu")?;
+    }
+    let rel = dir.strip_prefix(mount).unwrap_or(Path::new(""));
+    let mut parent = mount.to_path_buf();
+    for part in rel.components() {
+        let cur = parent.join(part);
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            if fsutil::read(&cur, f)?.is_empty() {
+                let v = fsutil::read(&parent, f)?;
+                fsutil::write(&cur, f, &v, "linux.resources.cpu")?;
+            }
         }
+        parent = cur;
     }
     Ok(())
 }
@@ -175,18 +184,33 @@ impl CgroupManager for V1 {
         validate::resources(r)?;
         let rules = devices::rules(r.devices().as_deref().unwrap_or_default())?;
         resources_v1::check_available(&self.dirs, r)?;
-        for (mount, dir) in std::mem::take(&mut self.plan) {
-            let rel = dir.strip_prefix(&mount).unwrap_or(&dir).to_string_lossy();
-            match fsutil::mkdir_tracked(&mount, &rel, cpuset_inherit) {
+        let plan = std::mem::take(&mut self.plan);
+        for (mount, dir) in &plan {
+            let rel = dir.strip_prefix(mount).unwrap_or(dir).to_string_lossy();
+            match fsutil::mkdir_tracked(mount, &rel, |_| Ok(())) {
                 Ok(made) => self.created.extend(made),
                 // The hybrid unified tree only groups the processes; where it is not ours to
                 // write (read-only, delegated elsewhere) the container goes without it.
-                Err(e) if self.dirs.get("") == Some(&dir) => {
+                Err(e) if self.dirs.get("") == Some(dir) => {
                     log::warn!("cgroup v2 (hybrid) membership skipped: {e}");
                     self.dirs.remove("");
                 }
                 Err(e) => return Err(e),
             }
+        }
+        // A cgroup that already existed may be someone's: never join a busy or frozen one
+        // (a frozen one would hold the init forever) nor change its limits.
+        for d in self.distinct_dirs() {
+            fsutil::check_empty(d)?;
+        }
+        if let Some(d) = self.dirs.get("freezer") {
+            let st = fsutil::read(d, "freezer.state")?;
+            if st != "THAWED" {
+                return Err(fsutil::frozen_error(d, &st));
+            }
+        }
+        for (mount, dir) in &plan {
+            cpuset_fill_down(mount, dir)?;
         }
         resources_v1::apply(&self.dirs, r, Some(&rules), false)
     }

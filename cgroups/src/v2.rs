@@ -121,6 +121,14 @@ impl CgroupManager for V2 {
             }
             Ok(())
         })?;
+        // A cgroup that already existed may be someone's: never join a busy or frozen one
+        // (a frozen one would hold the init forever) nor change its limits.
+        fsutil::check_empty(&self.dir)?;
+        if fsutil::read(&self.dir, "cgroup.freeze")? == "1"
+            || fsutil::kv(&self.dir, "cgroup.events", "frozen") == Some(1)
+        {
+            return Err(fsutil::frozen_error(&self.dir, "frozen"));
+        }
         resources_v2::check_available(&self.dir, r)?;
         self.fd = Some(open_dir(&self.dir)?);
         resources_v2::apply(&self.dir, r, r, false)?;

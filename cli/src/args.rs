@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use hull_runtime::options::{
     CreateOptions, ExecOptions, LogOptions, RunOptions, RuntimeOptions, UpdateOptions,
 };
@@ -71,8 +72,12 @@ pub struct CreateOpts {
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
     /// Pass N extra file descriptors (3 .. 3+N-1) to the container.
-    #[arg(long = "preserve-fds", default_value_t = 0)]
-    pub preserve_fds: u32,
+    #[arg(
+        long = "preserve-fds",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub preserve_fds: i64,
     /// Container id.
     pub id: String,
 }
@@ -124,8 +129,12 @@ pub struct ExecOpts {
     pub no_new_privs: bool,
     #[arg(short = 'c', long = "cap")]
     pub cap: Vec<String>,
-    #[arg(long = "preserve-fds", default_value_t = 0)]
-    pub preserve_fds: u32,
+    #[arg(
+        long = "preserve-fds",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub preserve_fds: i64,
     #[arg(long)]
     pub cgroup: Vec<String>,
     #[arg(long = "ignore-paused")]
@@ -145,33 +154,33 @@ pub struct UpdateOpts {
     pub blkio_weight: Option<u16>,
     #[arg(long = "cpu-period")]
     pub cpu_period: Option<u64>,
-    #[arg(long = "cpu-quota")]
+    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
     pub cpu_quota: Option<i64>,
     #[arg(long = "cpu-burst")]
     pub cpu_burst: Option<u64>,
     #[arg(long = "cpu-rt-period")]
     pub cpu_rt_period: Option<u64>,
-    #[arg(long = "cpu-rt-runtime")]
+    #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
     pub cpu_rt_runtime: Option<i64>,
     #[arg(long = "cpu-share")]
     pub cpu_share: Option<u64>,
-    #[arg(long = "cpu-idle")]
+    #[arg(long = "cpu-idle", allow_negative_numbers = true)]
     pub cpu_idle: Option<i64>,
     #[arg(long = "cpuset-cpus")]
     pub cpuset_cpus: Option<String>,
     #[arg(long = "cpuset-mems")]
     pub cpuset_mems: Option<String>,
-    #[arg(long = "kernel-memory")]
+    #[arg(long = "kernel-memory", allow_negative_numbers = true)]
     pub kernel_memory: Option<String>,
-    #[arg(long = "kernel-memory-tcp")]
+    #[arg(long = "kernel-memory-tcp", allow_negative_numbers = true)]
     pub kernel_memory_tcp: Option<String>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub memory: Option<String>,
-    #[arg(long = "memory-reservation")]
+    #[arg(long = "memory-reservation", allow_negative_numbers = true)]
     pub memory_reservation: Option<String>,
-    #[arg(long = "memory-swap")]
+    #[arg(long = "memory-swap", allow_negative_numbers = true)]
     pub memory_swap: Option<String>,
-    #[arg(long = "pids-limit")]
+    #[arg(long = "pids-limit", allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
     #[arg(long = "l3-cache-schema")]
     pub l3_cache_schema: Option<String>,
@@ -271,6 +280,11 @@ impl Global {
     }
 }
 
+/// `--preserve-fds N` as a count: runc's flag is a signed int and passes no fd for N < 0.
+fn fd_count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
 impl CreateOpts {
     fn options(&self) -> CreateOptions {
         CreateOptions {
@@ -281,7 +295,7 @@ impl CreateOpts {
             pid_file: self.pid_file.clone(),
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
-            preserve_fds: self.preserve_fds,
+            preserve_fds: fd_count(self.preserve_fds),
         }
     }
 }
@@ -316,7 +330,7 @@ impl ExecOpts {
             apparmor: self.apparmor,
             no_new_privs: self.no_new_privs,
             cap: self.cap,
-            preserve_fds: self.preserve_fds,
+            preserve_fds: fd_count(self.preserve_fds),
             cgroup: self.cgroup,
             ignore_paused: self.ignore_paused,
         }
@@ -350,10 +364,18 @@ impl UpdateOpts {
     }
 }
 
+/// Exit code of `exec` when hull itself failed (runc's), so that a caller tells it from
+/// the status of the program that ran.
+const EXEC_FAILED: i32 = 255;
+
 /// Parses the arguments, runs the command, and returns the process exit code.
-/// Errors are printed to stderr (one line, like runc) and written to `--log`.
+/// Errors are logged as runc does (`logging::error`): a log line on stderr, or with `--log`
+/// the line in the file and the bare message on stderr.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -361,7 +383,19 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    logging::init(&cli.global.log_options());
+    let is_exec = matches!(cli.cmd, Command::Exec(_));
+    let fail = |msg: String| {
+        if is_exec {
+            logging::error(&format!("exec failed: {msg}"));
+            EXEC_FAILED
+        } else {
+            logging::error(&msg);
+            1
+        }
+    };
+    if let Err(e) = logging::init(&cli.global.log_options()) {
+        return fail(e);
+    }
     hull_sys::default_sigchld();
     // Commands that run container code first make sure hull's own binary is out of reach.
     if matches!(
@@ -369,10 +403,11 @@ pub fn main() -> i32 {
         Command::Create(_) | Command::Run(_) | Command::Exec(_)
     ) {
         if let Err(e) = hull_runtime::sealed::ensure() {
-            logging::error(&e.to_string());
-            return 1;
+            return fail(e.to_string());
         }
     }
+    // runc 1.5: a --root that does not exist is an error for `list`, the default one is not.
+    let root_given = matches.value_source("root") == Some(ValueSource::CommandLine);
     let g = &cli.global.runtime_options();
     let res = match cli.cmd {
         Command::Create(o) => container::create(g, &o.options()),
@@ -385,7 +420,7 @@ pub fn main() -> i32 {
             hull_runtime::spec::write_default(&bundle, rootless).map(|_| 0)
         }
         Command::Features => hull_runtime::features::print().map(|_| 0),
-        Command::List { format, quiet } => container::list(g, &format, quiet),
+        Command::List { format, quiet } => container::list(g, &format, quiet, root_given),
         Command::Exec(o) => hull_runtime::exec::exec(g, &o.options()),
         Command::Update(o) => cgroup_ops::update(g, &o.options()),
         Command::Pause { id } => cgroup_ops::pause(g, &id),
@@ -403,9 +438,6 @@ pub fn main() -> i32 {
     };
     match res {
         Ok(code) => code,
-        Err(e) => {
-            logging::error(&e.to_string());
-            1
-        }
+        Err(e) => fail(e.to_string()),
     }
 }

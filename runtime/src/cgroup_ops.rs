@@ -4,8 +4,6 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use crate::cgroups::{load_manager, CgroupManager};
 use crate::container::open_container;
 use crate::error::{Error, Result};
@@ -108,8 +106,21 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(total))
 }
 
-fn emit(out: &mut impl Write, v: &serde_json::Value) -> Result<()> {
-    writeln!(out, "{v}")
+/// One `events` line, in runc's field order (`type`, `id`, `data`): consumers that match
+/// the text, not the JSON, exist.
+#[derive(serde::Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<serde_json::Value>,
+}
+
+fn emit(out: &mut impl Write, ev: &Event<'_>) -> Result<()> {
+    let line = serde_json::to_string(ev)
+        .map_err(|e| Error::container(format!("events: serialise: {e}")))?;
+    writeln!(out, "{line}")
         .and_then(|_| out.flush())
         .map_err(|e| Error::container(format!("events: write: {e}")))
 }
@@ -126,8 +137,12 @@ pub fn events(g: &RuntimeOptions, id: &str, interval: &str, stats: bool) -> Resu
     // Do not hold the container's lock while streaming: other commands must go on.
     drop(dir);
     let mut out = std::io::stdout().lock();
-    let stats_event = |m: &dyn CgroupManager| -> Result<serde_json::Value> {
-        Ok(json!({ "type": "stats", "id": id, "data": m.stats()? }))
+    let stats_event = |m: &dyn CgroupManager| -> Result<Event<'_>> {
+        Ok(Event {
+            kind: "stats",
+            id,
+            data: Some(m.stats()?),
+        })
     };
     if stats {
         emit(&mut out, &stats_event(m.as_ref())?)?;
@@ -140,7 +155,12 @@ pub fn events(g: &RuntimeOptions, id: &str, interval: &str, stats: bool) -> Resu
         // OOM first: the kill may be what just ended the container.
         let n = m.oom_kills().unwrap_or(ooms);
         if n > ooms {
-            emit(&mut out, &json!({ "type": "oom", "id": id }))?;
+            let oom = Event {
+                kind: "oom",
+                id,
+                data: None,
+            };
+            emit(&mut out, &oom)?;
             ooms = n;
         }
         let now = Instant::now();

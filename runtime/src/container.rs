@@ -210,21 +210,52 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
         .map_err(|_| Error::container(format!("unknown signal {s:?}")))
 }
 
-/// Sends `sig` to `pid` through a pidfd after checking it is still the same process.
-fn signal_process(pid: i32, start: u64, sig: Signal) -> Result<()> {
+/// Sends signal number `sig` to `pid` through a pidfd after checking it is still the same
+/// process (0 sends nothing and only checks, as kill(2)).
+fn signal_process(pid: i32, start: u64, sig: i32) -> Result<()> {
     let pidfd = sys::pidfd_open(pid).map_err(|_| Error::container("container not running"))?;
     // The pidfd pins the process: if it is still the one we started, the signal hits it.
     if !state::process_alive(pid, start) {
         return Err(Error::container("container not running"));
     }
-    sys::pidfd_send_signal(pidfd.as_fd(), sig as i32)
-        .ctx(|| format!("send {sig:?} to container init {pid}"))
+    sys::pidfd_send_signal(pidfd.as_fd(), sig)
+        .ctx(|| format!("send signal {sig} to container init {pid}"))
 }
 
-/// `hull kill`.
+/// Whether the container has a pid namespace of its own (one it does not join by path).
+/// Without one, its processes outlive a SIGKILLed init.
+fn private_pid_ns(dir: &ContainerDir) -> bool {
+    let Ok(spec) = dir.load_config() else {
+        return true;
+    };
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter().any(|n| {
+                n.typ() == oci_spec::runtime::LinuxNamespaceType::Pid && n.path().is_none()
+            })
+        })
+}
+
+/// `hull kill`. Signal `0` only checks that the init is alive (runc passes numbers to
+/// kill(2) as they are). As runc, SIGKILL to a container without a pid namespace of its
+/// own goes to every process of its cgroup: killing the init would leave the others.
 pub fn kill(g: &RuntimeOptions, id: &str, sig: Option<&str>, all: bool) -> Result<i32> {
-    let (_dir, st, status) = open_container(g, id)?;
-    let sig = parse_signal(sig.unwrap_or("SIGTERM"))?;
+    let (dir, st, status) = open_container(g, id)?;
+    let raw = sig.unwrap_or("SIGTERM");
+    if raw.trim() == "0" {
+        if status == Status::Stopped {
+            return Err(Error::container("container not running"));
+        }
+        signal_process(st.pid, st.pid_start, 0)?;
+        return Ok(0);
+    }
+    let sig = parse_signal(raw)?;
+    if sig == Signal::SIGKILL && !all && !private_pid_ns(&dir) {
+        signal_all(&st, sig)?;
+        return Ok(0);
+    }
     if status == Status::Stopped && !all {
         return Err(Error::container("container not running"));
     }
@@ -232,7 +263,7 @@ pub fn kill(g: &RuntimeOptions, id: &str, sig: Option<&str>, all: bool) -> Resul
         signal_all(&st, sig)?;
         return Ok(0);
     }
-    signal_process(st.pid, st.pid_start, sig)?;
+    signal_process(st.pid, st.pid_start, sig as i32)?;
     Ok(0)
 }
 
@@ -242,7 +273,7 @@ fn signal_all(st: &Persisted, sig: Signal) -> Result<()> {
         m.signal_all(sig)?;
     }
     if state::process_alive(st.pid, st.pid_start) {
-        let _ = signal_process(st.pid, st.pid_start, sig);
+        let _ = signal_process(st.pid, st.pid_start, sig as i32);
     }
     Ok(())
 }
@@ -392,8 +423,15 @@ fn terminal_requested(bundle: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// `hull list`.
-pub fn list(g: &RuntimeOptions, format: &str, quiet: bool) -> Result<i32> {
+/// `hull list`. A missing root directory lists nothing when it is the default one (no
+/// container was made yet) and is an error when `--root` named it (`root_given`), as runc.
+pub fn list(g: &RuntimeOptions, format: &str, quiet: bool, root_given: bool) -> Result<i32> {
+    if root_given && !g.root.exists() {
+        return Err(Error::container(format!(
+            "--root {}: no such directory",
+            g.root.display()
+        )));
+    }
     let mut rows = Vec::new();
     for id in state::list_ids(&g.root)? {
         let (dir, st, status) = match peek_container(g, &id) {

@@ -1,6 +1,11 @@
 //! runc-compatible logging. containerd reads the `--log` file when a command fails and
 //! parses each line as JSON (`{"level":"error","msg":"...","time":"..."}`) when
 //! `--log-format json` is set, so the shape of these lines is part of the contract.
+//!
+//! Where the lines go follows runc (logrus): with `--log` they go to the file and a failing
+//! command's error is also printed on stderr as the bare message; without `--log` stderr is
+//! the log, so every line there has the log format (`time="..." level=error msg="..."`, or
+//! JSON): scripts and test harnesses grep a failure's stderr for `error`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -18,14 +23,18 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
-/// Sets up logging. A log file that cannot be opened is not fatal (the error still reaches
-/// stderr), as with runc. The lower crates (cgroups, seccomp) log through the `log` facade,
-/// which this module implements.
-pub fn init(o: &LogOptions) {
-    let file = o
-        .file
-        .as_ref()
-        .and_then(|p| OpenOptions::new().create(true).append(true).open(p).ok());
+/// Sets up logging. The lower crates (cgroups, seccomp) log through the `log` facade,
+/// which this module implements. A `--log` file that cannot be opened is an error, as in
+/// runc (an engine that reads it after a failure would find nothing); logging still goes to
+/// stderr then, so that the caller can report it.
+pub fn init(o: &LogOptions) -> Result<(), String> {
+    let (file, err) = match &o.file {
+        None => (None, None),
+        Some(p) => match OpenOptions::new().create(true).append(true).open(p) {
+            Ok(f) => (Some(f), None),
+            Err(e) => (None, Some(format!("--log {}: {e}", p.display()))),
+        },
+    };
     let _ = LOGGER.set(Logger {
         file,
         json: o.json,
@@ -39,6 +48,7 @@ pub fn init(o: &LogOptions) {
             log::LevelFilter::Warn
         });
     }
+    err.map_or(Ok(()), Err)
 }
 
 /// The `log` facade's sink: warnings and debug lines of the lower crates end up in the
@@ -70,17 +80,17 @@ pub fn debug_enabled() -> bool {
     LOGGER.get().is_some_and(|l| l.debug)
 }
 
-/// Logs an error: one line on stderr and, if `--log` was given, one line in the log file.
+/// Logs an error: a log line in the `--log` file plus the bare message on stderr, or
+/// without `--log` the log line on stderr (runc's `fatal`).
 pub fn error(msg: &str) {
-    eprintln!("{msg}");
+    if has_file() {
+        eprintln!("{msg}");
+    }
     write_line("error", msg);
 }
 
 /// Logs a warning (hooks that fail after the fact, cleanup that could not finish).
 pub fn warn(msg: &str) {
-    if LOGGER.get().and_then(|l| l.file.as_ref()).is_none() {
-        eprintln!("warning: {msg}");
-    }
     write_line("warning", msg);
 }
 
@@ -90,11 +100,11 @@ pub fn debug(msg: impl FnOnce() -> String) {
     if !l.debug {
         return;
     }
-    let msg = msg();
-    if l.file.is_none() {
-        eprintln!("debug: {msg}");
-    }
-    write_line("debug", &msg);
+    write_line("debug", &msg());
+}
+
+fn has_file() -> bool {
+    LOGGER.get().is_some_and(|l| l.file.is_some())
 }
 
 /// The steps of one command and how long each took, for `--debug`: where a container start
@@ -161,20 +171,34 @@ pub fn phase_line(name: &str, us: u64) {
     });
 }
 
+/// Writes one log line to the `--log` file, or to stderr without one (also before
+/// [`init`], in text format).
 fn write_line(level: &str, msg: &str) {
-    let Some(l) = LOGGER.get() else { return };
-    let Some(mut f) = l.file.as_ref() else { return };
-    let time = rfc3339_now();
-    let line = if l.json {
-        let v = serde_json::json!({"level": level, "msg": msg, "time": time});
-        format!("{v}\n")
-    } else {
-        format!(
-            "time=\"{time}\" level={level} msg={}\n",
-            serde_json::Value::from(msg)
-        )
+    let l = LOGGER.get();
+    let line = format_line(l.is_some_and(|l| l.json), level, msg, &rfc3339_now());
+    let _ = match l.and_then(|l| l.file.as_ref()) {
+        Some(mut f) => f.write_all(line.as_bytes()),
+        None => std::io::stderr().lock().write_all(line.as_bytes()),
     };
-    let _ = f.write_all(line.as_bytes());
+}
+
+/// One log line in logrus's layout: JSON, or `time="..." level=... msg=...` where the
+/// message is quoted unless it is one plain word (logrus's `needsQuoting`).
+fn format_line(json: bool, level: &str, msg: &str, time: &str) -> String {
+    if json {
+        let v = serde_json::json!({"level": level, "msg": msg, "time": time});
+        return format!("{v}\n");
+    }
+    let plain = !msg.is_empty()
+        && msg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
+    let m = if plain {
+        msg.to_string()
+    } else {
+        serde_json::Value::from(msg).to_string()
+    };
+    format!("time=\"{time}\" level={level} msg={m}\n")
 }
 
 /// Current UTC time as RFC 3339 with nanoseconds, the format runc's logs and state use.
@@ -209,7 +233,25 @@ pub fn rfc3339(secs: i64, nanos: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::{format_line, rfc3339};
+
+    #[test]
+    fn lines_in_logrus_layout() {
+        let t = "2026-01-02T03:04:05.000000000Z";
+        assert_eq!(
+            format_line(false, "error", "container \"x\" does not exist", t),
+            format!("time=\"{t}\" level=error msg=\"container \\\"x\\\" does not exist\"\n")
+        );
+        assert_eq!(
+            format_line(false, "warning", "plain", t),
+            format!("time=\"{t}\" level=warning msg=plain\n")
+        );
+        let j: serde_json::Value =
+            serde_json::from_str(&format_line(true, "error", "a b", t)).unwrap_or_default();
+        assert_eq!(j["level"], "error");
+        assert_eq!(j["msg"], "a b");
+        assert_eq!(j["time"], t);
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -424,7 +424,7 @@ const DEFAULT_SPEC: &str = r#"{
   ],
   "linux": {
     "resources": { "devices": [{ "allow": false, "access": "rwm" }] },
-    "namespaces": [{ "type": "pid" }, { "type": "network" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" }, { "type": "cgroup" }],
+    "namespaces": [{ "type": "pid" }, { "type": "network" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" }],
     "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
     "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
   }
@@ -439,7 +439,7 @@ pub fn default_spec(rootless: bool) -> serde_json::Value {
         let gid = nix::unistd::getgid().as_raw();
         let linux = &mut v["linux"];
         linux["resources"] = serde_json::Value::Null;
-        linux["namespaces"] = serde_json::json!([{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"cgroup"},{"type":"user"}]);
+        linux["namespaces"] = serde_json::json!([{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"user"}]);
         linux["uidMappings"] = serde_json::json!([{"containerID":0,"hostID":uid,"size":1}]);
         linux["gidMappings"] = serde_json::json!([{"containerID":0,"hostID":gid,"size":1}]);
         if let Some(obj) = linux.as_object_mut() {

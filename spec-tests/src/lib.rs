@@ -88,17 +88,32 @@ impl Out {
         );
         self
     }
-    /// Asserts that stderr contains `s`.
+    /// Asserts that stderr contains `s`, as printed or as the message of a log line
+    /// (`time="..." level=error msg="..."`: a failing command's stderr without `--log`).
     #[track_caller]
     pub fn stderr_has(&self, s: &str) -> &Self {
         assert!(
-            self.stderr.contains(s),
+            self.stderr.contains(s) || self.stderr_msgs().iter().any(|m| m.contains(s)),
             "`{}`: stderr lacks {s:?}:\nstderr: {}\nstdout: {}",
             self.cmd,
             self.stderr,
             self.stdout
         );
         self
+    }
+    /// The messages of stderr's log lines, unquoted (`msg="a \"b\""` is `a "b"`).
+    pub fn stderr_msgs(&self) -> Vec<String> {
+        self.stderr
+            .lines()
+            .filter_map(|l| {
+                let m = l.split_once(" msg=")?.1;
+                Some(if m.starts_with('"') {
+                    serde_json::from_str::<String>(m).ok()?
+                } else {
+                    m.to_string()
+                })
+            })
+            .collect()
     }
     /// stdout without the trailing newline.
     pub fn out(&self) -> &str {
@@ -226,6 +241,13 @@ pub fn default_config() -> Value {
     let mut v: Value = serde_json::from_str(&text).expect("spec json");
     v["process"]["terminal"] = Value::Bool(false);
     v["process"]["args"] = serde_json::json!(["true"]);
+    // runc's template has no cgroup namespace; the suite's containers have one, so that a
+    // container's view of its cgroup is `/` (the tests of cgroup files inside rely on it).
+    if let Some(ns) = v["linux"]["namespaces"].as_array_mut() {
+        if !ns.iter().any(|n| n["type"] == "cgroup") {
+            ns.push(serde_json::json!({"type": "cgroup"}));
+        }
+    }
     v
 }
 

@@ -12,6 +12,9 @@ use spec_tests::{
     Container,
 };
 
+#[path = "cgroups/existing.rs"]
+mod existing;
+
 fn v2() -> bool {
     // What is mounted at /sys/fs/cgroup, from mountinfo (fields after " - ": fstype first).
     std::fs::read_to_string("/proc/self/mountinfo")

@@ -201,7 +201,10 @@ fn list_formats() {
         assert!(header.contains(col), "{header}");
     }
     assert!(lines.next().unwrap_or("").starts_with(&c.id));
+    // An existing, empty --root (a --root that does not exist is an error, as in runc 1.5:
+    // cli_compat's list_on_a_missing_root_fails).
     let empty = Container::new("listempty");
+    std::fs::create_dir_all(&empty.root).expect("mkdir root");
     assert_eq!(empty.hull(&["list", "--format", "json"]).ok().out(), "null");
 }
 
