@@ -167,9 +167,11 @@ pub fn procs_tree(dir: &Path, out: &mut Vec<i32>) {
 
 /// Refuses a container cgroup that already holds processes (runc's "container's cgroup is
 /// not empty"): its processes would share the container's limits and be killed with it.
-pub fn check_empty(dir: &Path) -> Result<()> {
+/// `ours` is the container's init where it is already inside (a systemd unit's cgroup).
+pub fn check_empty(dir: &Path, ours: Option<i32>) -> Result<()> {
     let mut pids = Vec::new();
     procs_tree(dir, &mut pids);
+    pids.retain(|p| Some(*p) != ours);
     if pids.is_empty() {
         return Ok(());
     }

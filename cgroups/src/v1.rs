@@ -87,6 +87,9 @@ pub struct V1 {
     /// (hierarchy mount, container directory) for each hierarchy, used by `create`.
     plan: Vec<(PathBuf, PathBuf)>,
     created: Vec<PathBuf>,
+    /// The container's init when it is in the cgroup before `create` (the systemd driver's
+    /// unit holds it): the emptiness check allows exactly that process.
+    holds: Option<i32>,
 }
 
 impl V1 {
@@ -125,10 +128,17 @@ impl V1 {
             dirs,
             plan,
             created: Vec::new(),
+            holds: None,
         })
     }
 
     /// Rebuilds the manager from persisted state.
+    /// The cgroup already holds the container's init `pid` (placed there by systemd).
+    pub fn holding(mut self, pid: i32) -> Self {
+        self.holds = Some(pid);
+        self
+    }
+
     pub fn load(st: &CgroupState) -> Self {
         V1 {
             path: st.path.clone(),
@@ -139,6 +149,7 @@ impl V1 {
                 .collect(),
             plan: Vec::new(),
             created: st.created.iter().map(PathBuf::from).collect(),
+            holds: None,
         }
     }
 
@@ -201,7 +212,7 @@ impl CgroupManager for V1 {
         // A cgroup that already existed may be someone's: never join a busy or frozen one
         // (a frozen one would hold the init forever) nor change its limits.
         for d in self.distinct_dirs() {
-            fsutil::check_empty(d)?;
+            fsutil::check_empty(d, self.holds)?;
         }
         if let Some(d) = self.dirs.get("freezer") {
             let st = fsutil::read(d, "freezer.state")?;

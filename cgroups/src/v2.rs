@@ -21,6 +21,9 @@ pub struct V2 {
     /// An fd of `dir` for clone3(CLONE_INTO_CGROUP) and BPF attach; opened by `create`.
     fd: Option<OwnedFd>,
     created: Vec<PathBuf>,
+    /// The container's init when it is in the cgroup before `create` (the systemd driver's
+    /// unit holds it): the emptiness check allows exactly that process.
+    holds: Option<i32>,
 }
 
 fn open_dir(dir: &Path) -> Result<OwnedFd> {
@@ -69,10 +72,17 @@ impl V2 {
             dir,
             fd: None,
             created: Vec::new(),
+            holds: None,
         })
     }
 
     /// Rebuilds the manager from persisted state.
+    /// The cgroup already holds the container's init `pid` (placed there by systemd).
+    pub fn holding(mut self, pid: i32) -> Self {
+        self.holds = Some(pid);
+        self
+    }
+
     pub fn load(st: &CgroupState) -> Result<Self> {
         let dir = st
             .dirs
@@ -84,6 +94,7 @@ impl V2 {
             dir,
             fd: None,
             created: st.created.iter().map(PathBuf::from).collect(),
+            holds: None,
         })
     }
 
@@ -123,7 +134,7 @@ impl CgroupManager for V2 {
         })?;
         // A cgroup that already existed may be someone's: never join a busy or frozen one
         // (a frozen one would hold the init forever) nor change its limits.
-        fsutil::check_empty(&self.dir)?;
+        fsutil::check_empty(&self.dir, self.holds)?;
         if fsutil::read(&self.dir, "cgroup.freeze")? == "1"
             || fsutil::kv(&self.dir, "cgroup.events", "frozen") == Some(1)
         {

@@ -324,11 +324,11 @@ impl CgroupManager for SystemdCgroup {
         let path = self.actual_path(pid);
         let spec = SpecPath::Absolute(path.clone());
         let mut fs: Box<dyn CgroupManager> = match &self.host {
-            Host::V2 => Box::new(v2::V2::new(&spec)?),
+            Host::V2 => Box::new(v2::V2::new(&spec)?.holding(pid)),
             Host::V1 {
                 hierarchies,
                 unified,
-            } => Box::new(v1::V1::new(&spec, hierarchies, unified.clone())?),
+            } => Box::new(v1::V1::new(&spec, hierarchies, unified.clone())?.holding(pid)),
         };
         self.path = path;
         // Directories systemd made are found existing and left to systemd; the cgroupfs
