@@ -24,11 +24,12 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "$P/events.log"
 conmon_path = ["/usr/bin/conmon"]
-# The README's containers.conf way (tested by t_containers_conf_runtime; the other tests
-# pass --runtime, which overrides it).
+# Every container on hull, the README's way (tested by t_containers_conf_runtime; the
+# other tests pass --runtime, which overrides it). The name "hull" is registered by the
+# packaged example (packaging/examples/podman-hull.conf), appended below as it stands: with
+# CONTAINERS_CONF set podman reads no containers.conf.d, and appending a file is what that
+# directory's merge does.
 runtime = "hull"
-[engine.runtimes]
-hull = ["$RT"]
 [network]
 network_backend = "cni"
 cni_plugin_dirs = ["/usr/lib/cni"]
@@ -39,6 +40,8 @@ network_config_dir = "$P/cni"
 # root on some hosts (this CI's VM) lacks; then runc, crun and hull all fail alike.
 default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
 EOF
+PODMAN_CONF_D=$(example podman-hull.conf) || exit 1
+cat "$PODMAN_CONF_D" >>"$CONTAINERS_CONF"
 
 # A CNI network of our own for t_network_bridge: bridge hull-pbr0, no masquerading or
 # firewall rules, addresses kept under $P.
