@@ -71,7 +71,7 @@ done
 echo "bash: hull ex<TAB> -> exec, hull exec --ignore-p<TAB> -> --ignore-paused; zsh, fish installed"
 
 stage "engines on /usr/bin/hull with /usr/share/doc/hull/examples/"
-only=${HULL_PKG_ENG_ONLY-'^t_(run_rm|default_runtime|daemon_json_runtime|containers_conf_runtime|exec|runtime_class_pod|default_handler_is_not_hull)$'}
+only=${HULL_PKG_ENG_ONLY-'^t_(run_rm|default_runtime|daemon_json_runtime|containers_conf_runtime|buildah_runtime|exec|runtime_class_pod|default_handler_is_not_hull)$'}
 eng=0
 for e in docker podman cri; do
   HULL=/usr/bin/hull HULL_EXAMPLES=/usr/share/doc/hull/examples HULL_ENG_ONLY=$only \
