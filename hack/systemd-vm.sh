@@ -33,7 +33,8 @@
 #
 # Time (2-core machine, TCG, measured): on an idle host COMMAND starts ~12 s after power-on and
 # `true` takes ~13 s wall (SYSTEMDVM_USER=1 adds the user manager's start, a few s); on a host
-# whose two cores are shared with builds (load 5-15) 30-100 s. See docs/test-hosts.md.
+# whose two cores are shared with builds and other guests (load 5-15) 30-170 s. See
+# docs/test-hosts.md.
 #   SYSTEMDVM_CPUS (2)  SYSTEMDVM_MEM (3G)  SYSTEMDVM_TIMEOUT (900 s)  SYSTEMDVM_ACCEL (auto|tcg|kvm)
 #   SYSTEMDVM_BOOT_TIMEOUT (300 s: a boot that never starts the job ends with 124)
 #   SYSTEMDVM_VERBOSE=1 (guest console, with systemd's status lines, to stderr)

@@ -101,45 +101,64 @@ pub struct RunOpts {
 /// `exec` flags (runc's).
 #[derive(Args, Debug, Clone)]
 pub struct ExecOpts {
+    /// Unix socket that receives the pty master when --tty is given.
     #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the new process.
     #[arg(long = "pidfd-socket")]
     pub pidfd_socket: Option<PathBuf>,
+    /// Working directory of the process inside the container.
     #[arg(long)]
     pub cwd: Option<String>,
+    /// Set an environment variable (NAME=VALUE; repeatable).
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
+    /// Allocate a pseudo-terminal for the process.
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// User to run as: UID[:GID].
     #[arg(short = 'u', long)]
     pub user: Option<String>,
+    /// An additional group id for the process (repeatable).
     #[arg(short = 'g', long = "additional-gids")]
     pub additional_gids: Vec<u32>,
+    /// A runtime-spec process.json to run instead of the command line.
     #[arg(short = 'p', long)]
     pub process: Option<PathBuf>,
+    /// Detach from the process: hull exits once it runs.
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// File to write the process's host pid to.
     #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
+    /// SELinux process label for the process.
     #[arg(long = "process-label")]
     pub process_label: Option<String>,
+    /// AppArmor profile for the process.
     #[arg(long)]
     pub apparmor: Option<String>,
+    /// Set no_new_privs for the process.
     #[arg(long = "no-new-privs")]
     pub no_new_privs: bool,
+    /// Add a capability to the process's capability sets (repeatable).
     #[arg(short = 'c', long = "cap")]
     pub cap: Vec<String>,
+    /// Pass N extra file descriptors (3 .. 3+N-1) to the process.
     #[arg(
         long = "preserve-fds",
         default_value_t = 0,
         allow_negative_numbers = true
     )]
     pub preserve_fds: i64,
+    /// Run the process in an existing sub-cgroup: [CONTROLLER:]PATH (repeatable).
     #[arg(long)]
     pub cgroup: Vec<String>,
+    /// Allow exec into a paused container.
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
+    /// Container id.
     pub id: String,
+    /// The command and its arguments (unless --process is given).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
@@ -150,42 +169,61 @@ pub struct UpdateOpts {
     /// runtime-spec `linux.resources` JSON file, or `-` for stdin.
     #[arg(short = 'r', long)]
     pub resources: Option<String>,
+    /// Block IO weight (10-1000; cgroup v2: io.weight).
     #[arg(long = "blkio-weight")]
     pub blkio_weight: Option<u16>,
+    /// CPU CFS period in microseconds.
     #[arg(long = "cpu-period")]
     pub cpu_period: Option<u64>,
+    /// CPU CFS quota in microseconds per period (-1: unlimited).
     #[arg(long = "cpu-quota", allow_negative_numbers = true)]
     pub cpu_quota: Option<i64>,
+    /// CPU CFS burst in microseconds.
     #[arg(long = "cpu-burst")]
     pub cpu_burst: Option<u64>,
+    /// CPU realtime period in microseconds.
     #[arg(long = "cpu-rt-period")]
     pub cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime in microseconds per period.
     #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
     pub cpu_rt_runtime: Option<i64>,
+    /// CPU shares (relative weight; converted to cpu.weight on cgroup v2).
     #[arg(long = "cpu-share")]
     pub cpu_share: Option<u64>,
+    /// Set the cgroup's cpu.idle (0 or 1).
     #[arg(long = "cpu-idle", allow_negative_numbers = true)]
     pub cpu_idle: Option<i64>,
+    /// CPUs the container may run on (e.g. 0-3,5).
     #[arg(long = "cpuset-cpus")]
     pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use (e.g. 0-1).
     #[arg(long = "cpuset-mems")]
     pub cpuset_mems: Option<String>,
+    /// Kernel memory limit (ignored by the kernel since Linux 5.4; accepted like runc).
     #[arg(long = "kernel-memory", allow_negative_numbers = true)]
     pub kernel_memory: Option<String>,
+    /// Kernel TCP buffer memory limit (cgroup v1).
     #[arg(long = "kernel-memory-tcp", allow_negative_numbers = true)]
     pub kernel_memory_tcp: Option<String>,
+    /// Memory limit in bytes (suffixes k, m, g; -1: unlimited).
     #[arg(long, allow_negative_numbers = true)]
     pub memory: Option<String>,
+    /// Memory soft limit in bytes.
     #[arg(long = "memory-reservation", allow_negative_numbers = true)]
     pub memory_reservation: Option<String>,
+    /// Memory plus swap limit in bytes (-1: unlimited).
     #[arg(long = "memory-swap", allow_negative_numbers = true)]
     pub memory_swap: Option<String>,
+    /// Maximum number of processes (-1 or 0: unlimited).
     #[arg(long = "pids-limit", allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
+    /// Intel RDT L3 cache schema (not supported: an error).
     #[arg(long = "l3-cache-schema")]
     pub l3_cache_schema: Option<String>,
+    /// Intel RDT memory bandwidth schema (not supported: an error).
     #[arg(long = "mem-bw-schema")]
     pub mem_bw_schema: Option<String>,
+    /// Container id.
     pub id: String,
 }
 
@@ -194,28 +232,41 @@ enum Command {
     /// Create a container from a bundle; its process waits for `start`.
     Create(CreateOpts),
     /// Start a created container's process.
-    Start { id: String },
+    Start {
+        /// Container id.
+        id: String,
+    },
     /// Create and start a container, wait for it, and exit with its status.
     Run(RunOpts),
     /// Print the state of a container as JSON.
-    State { id: String },
+    State {
+        /// Container id.
+        id: String,
+    },
     /// Send a signal (default SIGTERM) to a container's init (or, with --all, all its processes).
     Kill {
+        /// Send the signal to every process of the container, not just its init.
         #[arg(short = 'a', long)]
         all: bool,
+        /// Container id.
         id: String,
+        /// Signal name (KILL, SIGKILL) or number; default TERM.
         signal: Option<String>,
     },
     /// Delete a stopped (or, with --force, any) container and its resources.
     Delete {
+        /// Kill a running container first (SIGKILL) and delete it.
         #[arg(short = 'f', long)]
         force: bool,
+        /// Container id.
         id: String,
     },
     /// Write a default config.json into the bundle directory.
     Spec {
+        /// Bundle directory to write config.json into.
         #[arg(short = 'b', long, default_value = ".")]
         bundle: PathBuf,
+        /// Write a config for a rootless container (with a user namespace).
         #[arg(long)]
         rootless: bool,
     },
@@ -223,8 +274,10 @@ enum Command {
     Features,
     /// List the containers under --root.
     List {
+        /// Output format: table or json.
         #[arg(short = 'f', long, default_value = "table")]
         format: String,
+        /// Print only the container ids.
         #[arg(short = 'q', long)]
         quiet: bool,
     },
@@ -233,36 +286,59 @@ enum Command {
     /// Change a running container's resource limits.
     Update(UpdateOpts),
     /// Freeze all processes of a container.
-    Pause { id: String },
+    Pause {
+        /// Container id.
+        id: String,
+    },
     /// Thaw a paused container.
-    Resume { id: String },
+    Resume {
+        /// Container id.
+        id: String,
+    },
     /// Print container events and resource statistics as JSON.
     Events {
+        /// Time between two stats events while streaming (e.g. 500ms, 5s).
         #[arg(long, default_value = "5s")]
         interval: String,
+        /// Print one stats event and exit instead of streaming.
         #[arg(long)]
         stats: bool,
+        /// Container id.
         id: String,
     },
     /// List the processes running inside a container.
     Ps {
+        /// Output format: table or json (json: the pids only).
         #[arg(short = 'f', long, default_value = "table")]
         format: String,
+        /// Container id.
         id: String,
+        /// Options passed to ps(1) for the table format.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         ps_args: Vec<String>,
     },
 }
 
 /// `hull --version` output after the program name, in runc's layout: dockerd parses the
-/// `<name> version <v>` and `commit:` lines (`docker info`), and warns on anything else.
+/// `<name> version <v>` and `commit:` lines (`docker info`) and ignores lines without the
+/// word "version" (runc adds `go:` and `libseccomp:`; hull `build:`). The commit and the
+/// build come from cli/build.rs.
 pub const VERSION_STRING: &str = concat!(
     "version ",
     env!("CARGO_PKG_VERSION"),
-    "\ncommit: v",
-    env!("CARGO_PKG_VERSION"),
-    "\nspec: 1.2.0"
+    "\ncommit: ",
+    env!("HULL_COMMIT"),
+    "\nspec: 1.2.0",
+    "\nbuild: ",
+    env!("HULL_BUILD")
 );
+
+/// The annotations `hull features` adds to the library's document: this build's own facts,
+/// as runc names its commit and libseccomp there.
+const BUILD_ANNOTATIONS: &[(&str, &str)] = &[
+    ("io.github.hull.commit", env!("HULL_COMMIT")),
+    ("io.github.hull.build", env!("HULL_BUILD")),
+];
 
 impl Global {
     fn runtime_options(&self) -> RuntimeOptions {
@@ -368,6 +444,12 @@ impl UpdateOpts {
 /// the status of the program that ran.
 const EXEC_FAILED: i32 = 255;
 
+/// hull's whole command line as clap builds it: what `--help` prints, and what the man pages
+/// and shell completions are rendered from (`examples/gen-docs.rs`).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
 /// Parses the arguments, runs the command, and returns the process exit code.
 /// Errors are logged as runc does (`logging::error`): a log line on stderr, or with `--log`
 /// the line in the file and the bare message on stderr.
@@ -419,7 +501,7 @@ pub fn main() -> i32 {
         Command::Spec { bundle, rootless } => {
             hull_runtime::spec::write_default(&bundle, rootless).map(|_| 0)
         }
-        Command::Features => hull_runtime::features::print().map(|_| 0),
+        Command::Features => hull_runtime::features::print_with(BUILD_ANNOTATIONS).map(|_| 0),
         Command::List { format, quiet } => container::list(g, &format, quiet, root_given),
         Command::Exec(o) => hull_runtime::exec::exec(g, &o.options()),
         Command::Update(o) => cgroup_ops::update(g, &o.options()),

@@ -1,9 +1,8 @@
-//! hull's binary: runc's command line (`args`) over the runtime library (hull-runtime).
+//! hull's binary: runc's command line (`hull::args`, in the crate's library so the man-page
+//! generator shares it) over the runtime library (hull-runtime).
 
 #![forbid(unsafe_code)]
 
-mod args;
-
 fn main() {
-    std::process::exit(args::main());
+    std::process::exit(hull::args::main());
 }

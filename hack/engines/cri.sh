@@ -44,12 +44,15 @@ state = "$CD/state"
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         BinaryName = "/nonexistent/runc"
-    # The README's configuration: a RuntimeClass with handler "hull" selects this.
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hull]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hull.options]
-        BinaryName = "$RT"
 EOF
+# The runtime entry a RuntimeClass with handler "hull" selects: the packaged example
+# (packaging/examples/containerd-hull.toml), appended as its install note says.
+CD_EXAMPLE=$(example containerd-hull.toml) || exit 1
+cat "$CD_EXAMPLE" >>"$CD/config.toml"
+# What the kubelet sends for a pod with `runtimeClassName: hull`: the packaged RuntimeClass's
+# handler (packaging/examples/runtimeclass-hull.yaml).
+HANDLER=$(sed -n 's/^handler: *//p' "$(example runtimeclass-hull.yaml)")
+[ -n "$HANDLER" ] || { log "no handler in runtimeclass-hull.yaml"; exit 1; }
 
 ctr() { timeout 60 /usr/bin/ctr -a "$SOCK" -n k8s.io "$@"; }
 HULL_ROOT=/run/containerd/runc/k8s.io
@@ -87,7 +90,7 @@ on_exit cleanup_cri
 wait_for 30 $CRI version || { tail -20 "$CD/containerd.log" >&2; exit 1; }
 
 t_runtime_class_pod() {
-  pod=$($CRI run-pod hull-cri-pod hull "$PARENT")
+  pod=$($CRI run-pod hull-cri-pod "$HANDLER" "$PARENT")
   # The pod's sandbox (pause) container is hull's.
   assert_contains '"status": "running"' "$("$HULL" --root "$HULL_ROOT" state "$pod")" "sandbox state in hull"
   cid=$($CRI create "$pod" hull-cri-pod "$PARENT" app "$IMAGE" sh -c 'echo $((6*7)) > /tmp/answer; exec sleep 1000')

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Docker 20.10 (docker.io) on hull: a private dockerd (own data root, exec root, socket,
-# pidfile and bridge; its own managed containerd) with `--add-runtime hull=...` and
-# `--default-runtime hull`, so both `docker run --runtime hull` and plain `docker run` are
+# pidfile and bridge; its own managed containerd) configured with the packaged example
+# daemon.json (runtime "hull") and `--default-runtime hull`, so both `docker run --runtime hull` and plain `docker run` are
 # hull. Images come from `docker import` of a busybox rootfs built here.
 source "$(dirname "$0")/lib.sh"
 
@@ -31,14 +31,15 @@ on_exit "echo $fwd > /proc/sys/net/ipv4/ip_forward"
 own_iptables
 
 own_cgroup_parent docker
-# The same runtime registered the daemon.json way, as a second name.
-printf '{"runtimes": {"hull-json": {"path": "%s"}}}\n' "$RT" >"$D/daemon.json"
+# "hull" is registered by the packaged example daemon.json (packaging/examples/
+# docker-daemon.json); the same binary also the --add-runtime way, as a second name.
+DAEMON_JSON=$(example docker-daemon.json) || exit 1
 on_exit "umount_under $D"
 # --live-restore: containers outlive a daemon restart (t_live_restore).
 start_dockerd() {
-  start_daemon dockerd "$D/launcher.pid" "$D/dockerd.log" dockerd --config-file "$D/daemon.json" \
+  start_daemon dockerd "$D/launcher.pid" "$D/dockerd.log" dockerd --config-file "$DAEMON_JSON" \
     --data-root "$D/root" --exec-root "$D/exec" -H "unix://$SOCK" --pidfile "$D/dockerd.pid" \
-    --bridge "$BRIDGE" --add-runtime "hull=$RT" --default-runtime hull \
+    --bridge "$BRIDGE" --add-runtime "hull-flag=$RT" --default-runtime hull \
     --log-level info --userland-proxy=false --live-restore
 }
 start_dockerd
@@ -95,9 +96,12 @@ t_default_runtime() {
 }
 
 t_daemon_json_runtime() {
-  out=$(docker run --runtime hull-json --rm "${EXTRA[@]}" "$IMG" echo via-daemon-json)
-  assert_eq via-daemon-json "$out" "output"
-  id=$(docker run --runtime hull-json -d "${EXTRA[@]}" "$IMG" sleep 1000)
+  # "hull" comes from the example daemon.json alone (what `docker run --runtime hull` in
+  # the other tests uses); "hull-flag" from --add-runtime.
+  assert_contains "\"hull\":{\"path\":\"$RT\"" "$(docker info --format '{{json .Runtimes}}')" "runtimes in docker info"
+  out=$(docker run --runtime hull-flag --rm "${EXTRA[@]}" "$IMG" echo via-add-runtime)
+  assert_eq via-add-runtime "$out" "output"
+  id=$(docker run --runtime hull-flag -d "${EXTRA[@]}" "$IMG" sleep 1000)
   assert_contains '"status": "running"' "$("$HULL" --root "$(hull_root "$id")" state "$id")" "hull state"
   docker rm -f "$id" >/dev/null
 }

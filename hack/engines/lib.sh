@@ -12,6 +12,8 @@
 #   HULL_ENG_ONLY    a regex: run only the tests whose names match
 #   HULL_ENG_KEEP    set to keep $WORK after the run (for debugging)
 #   HULL_ENG_TRACE   set to log each cleanup step at exit
+#   HULL_EXAMPLES    the engine drop-ins the tests configure engines with (default
+#                    packaging/examples; hack/package-test.sh: the installed package's copy)
 
 set -u -o pipefail
 # Debian's engine clients first: a newer docker CLI may sit in /usr/local/bin.
@@ -75,6 +77,19 @@ EOF
     chmod +x "$w"
   fi
   echo "$w"
+}
+
+# example FILE: prints the path of a copy of the drop-in FILE from $HULL_EXAMPLES (what the
+# package installs in /usr/share/doc/hull/examples/) with its /usr/bin/hull pointed at the
+# binary under test: the engines run the very files operators are told to install, so an
+# example that stops working fails its engine's tests. With HULL=/usr/bin/hull (the package
+# test) the copy is the installed file byte for byte.
+HULL_EXAMPLES=${HULL_EXAMPLES:-$REPO/packaging/examples}
+example() {
+  local src=$HULL_EXAMPLES/$1 dst=$WORK/example-$1
+  [ -f "$src" ] || { echo "engines: example $src not found" >&2; return 1; }
+  sed "s|/usr/bin/hull|$(runtime_path)|g" "$src" >"$dst"
+  echo "$dst"
 }
 
 # ---- assertions (each prints what differed and returns 1) ----

@@ -2,11 +2,12 @@
 # podman 4.3 on hull, with its conmon monitor (console socket, exit files, hull's json log
 # for errors). Storage, run root, tmp dir and events are private to $WORK; podman is
 # daemonless, so there is nothing to start. The image is `podman import`ed from a busybox
-# rootfs built here.
+# rootfs built here. buildah (1.28) runs on the same storage and containers.conf.
 source "$(dirname "$0")/lib.sh"
 
 command -v podman >/dev/null || { log "podman not installed (hack/deps.sh)"; exit 1; }
 command -v conmon >/dev/null || { log "conmon not installed (hack/deps.sh)"; exit 1; }
+command -v buildah >/dev/null || { log "buildah not installed (hack/deps.sh)"; exit 1; }
 RT=$(runtime_path)
 P=$WORK/podman
 mkdir -p "$P/tmp"
@@ -24,11 +25,12 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "$P/events.log"
 conmon_path = ["/usr/bin/conmon"]
-# The README's containers.conf way (tested by t_containers_conf_runtime; the other tests
-# pass --runtime, which overrides it).
+# Every container on hull, the README's way (tested by t_containers_conf_runtime; the
+# other tests pass --runtime, which overrides it). The name "hull" is registered by the
+# packaged example (packaging/examples/podman-hull.conf), appended below as it stands: with
+# CONTAINERS_CONF set podman reads no containers.conf.d, and appending a file is what that
+# directory's merge does.
 runtime = "hull"
-[engine.runtimes]
-hull = ["$RT"]
 [network]
 network_backend = "cni"
 cni_plugin_dirs = ["/usr/lib/cni"]
@@ -39,6 +41,8 @@ network_config_dir = "$P/cni"
 # root on some hosts (this CI's VM) lacks; then runc, crun and hull all fail alike.
 default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
 EOF
+PODMAN_CONF_D=$(example podman-hull.conf) || exit 1
+cat "$PODMAN_CONF_D" >>"$CONTAINERS_CONF"
 
 # A CNI network of our own for t_network_bridge: bridge hull-pbr0, no masquerading or
 # firewall rules, addresses kept under $P.
@@ -97,6 +101,18 @@ t_containers_conf_runtime() {
   assert_eq hull "$(podman inspect -f '{{.OCIRuntime}}' "$id")" "OCI runtime from containers.conf"
   assert_contains '"status": "running"' "$("$HULL" state "$id")" "hull state"
   podman rm -f -t 0 "$id" >/dev/null
+}
+
+t_buildah_runtime() {
+  # buildah reads the same containers.conf: `--runtime hull` is the name the example
+  # registers. hull's --debug phase lines in the log file prove that hull ran it.
+  b() { timeout 120 /usr/bin/buildah --root "$P/root" --runroot "$P/runroot" --storage-driver overlay "$@"; }
+  ctr=$(b from --pull-never "$IMG")
+  out=$(b run --runtime hull --network none --runtime-flag "log=$P/buildah-hull.log" \
+    --runtime-flag debug "$ctr" -- sh -c 'echo via-buildah')
+  b rm "$ctr" >/dev/null
+  assert_eq via-buildah "$out" "output"
+  assert_contains 'phase ' "$(cat "$P/buildah-hull.log")" "hull's debug log"
 }
 
 t_interactive() {
@@ -261,6 +277,7 @@ t_default_config() {
 
 run_test t_run_rm
 run_test t_containers_conf_runtime
+run_test t_buildah_runtime
 run_test t_interactive
 run_test t_exec
 run_test t_stop

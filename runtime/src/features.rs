@@ -51,3 +51,14 @@ pub fn print() -> Result<()> {
     );
     Ok(())
 }
+
+/// Prints the features document with annotations of the binary's own added (the binary
+/// knows the commit and the build it came from; this library does not).
+pub fn print_with(annotations: &[(&str, &str)]) -> Result<()> {
+    let mut doc = document();
+    for (k, v) in annotations {
+        doc["annotations"][*k] = (*v).into();
+    }
+    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    Ok(())
+}
