@@ -70,6 +70,9 @@ stage "engines: containerd, Docker and podman on hull (hack/engines/)"
 engines=0
 hack/engines/run-all.sh || engines=1
 
+stage "package: hack/package-test.sh (install the .deb, man pages, completion, engines on /usr/bin/hull, dpkg -r)"
+hack/package-test.sh || engines=1
+
 stage "leak check"
 hack/leaks.sh
 [ $suite = 0 ] || { echo "spec-tests failed (see the conformance stage above)" >&2; exit 1; }
