@@ -7,7 +7,10 @@ python3-grpcio is needed.
 
   cri.py SOCKET version                                  -> runtime name and version
   cri.py SOCKET run-pod NAME HANDLER CGROUP_PARENT       -> prints the pod sandbox id
-  cri.py SOCKET create POD_ID POD_NAME CGROUP_PARENT NAME IMAGE CMD... -> the container id
+  cri.py SOCKET create [LIMIT=N...] POD_ID POD_NAME CGROUP_PARENT NAME IMAGE CMD... -> the container id
+      LIMIT: memory, cpu_quota, cpu_period, cpu_shares (LinuxContainerResources, as the kubelet
+      fills it from the pod spec's requests and limits)
+  cri.py SOCKET update ID LIMIT=N...                     -> UpdateContainerResources
   cri.py SOCKET start ID | stop ID | rm ID | stop-pod ID | rm-pod ID
   cri.py SOCKET exec ID CMD...  -> the command's stdout (stderr to stderr), its exit status
 """
@@ -85,6 +88,21 @@ def sandbox_config(name, cgroup_parent):
     return msg((1, metadata), (8, linux))
 
 
+# LinuxContainerResources field numbers.
+RESOURCES = {"cpu_period": 1, "cpu_quota": 2, "cpu_shares": 3, "memory": 4}
+
+
+def take_limits(args):
+    """Leading LIMIT=N arguments -> (LinuxContainerResources message or None, the rest)."""
+    fields = []
+    while args and "=" in args[0] and args[0].split("=", 1)[0] in RESOURCES:
+        k, v = args[0].split("=", 1)
+        fields.append((RESOURCES[k], int(v)))
+        args = args[1:]
+    fields.sort()
+    return (msg(*fields) if fields else None), args
+
+
 def main():
     sock, verb, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     ch = grpc.insecure_channel("unix://" + sock)
@@ -103,12 +121,21 @@ def main():
         r = call("RunPodSandbox", msg((1, sandbox_config(name, parent)), (2, handler)))
         print(r[1][0].decode())
     elif verb == "create":
+        resources, args = take_limits(args)
         pod, pod_name, parent, name, image, cmd = (args[0], args[1], args[2], args[3],
                                                    args[4], args[5:])
-        cfg = msg((1, msg((1, name), (2, 0))), (2, msg((1, image))), *[(3, c) for c in cmd])
+        # ContainerConfig.linux (15) = LinuxContainerConfig{resources (1)}.
+        linux = msg((1, resources)) if resources else None
+        cfg = msg((1, msg((1, name), (2, 0))), (2, msg((1, image))), *[(3, c) for c in cmd],
+                  (15, linux))
         r = call("CreateContainer",
                  msg((1, pod), (2, cfg), (3, sandbox_config(pod_name, parent))))
         print(r[1][0].decode())
+    elif verb == "update":
+        resources, rest = take_limits(args[1:])
+        if rest or resources is None:
+            sys.exit("cri.py: update ID LIMIT=N...")
+        call("UpdateContainerResources", msg((1, args[0]), (2, resources)))
     elif verb == "exec":
         cid, cmd = args[0], args[1:]
         r = call("ExecSync", msg((1, cid), *[(2, c) for c in cmd], (3, 30)))
