@@ -252,7 +252,7 @@ pub const VERSION_STRING: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\ncommit: v",
     env!("CARGO_PKG_VERSION"),
-    "\nspec: 1.2.0"
+    "\nspec: 1.3.0"
 );
 
 impl Global {

@@ -71,4 +71,4 @@ pub mod tty;
 pub mod update;
 
 /// The runtime-spec version hull implements.
-pub const OCI_VERSION: &str = "1.2.0";
+pub const OCI_VERSION: &str = "1.3.0";

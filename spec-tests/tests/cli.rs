@@ -277,7 +277,7 @@ fn features_document() {
     let o = hull(&["features"]);
     let f: Value = serde_json::from_str(&o.ok().stdout).expect("features JSON");
     assert_eq!(f["ociVersionMin"], "1.0.0");
-    assert_eq!(f["ociVersionMax"], "1.2.0");
+    assert_eq!(f["ociVersionMax"], "1.3.0");
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .unwrap_or_else(|| panic!("not an array: {v}"))
@@ -330,7 +330,7 @@ fn features_document() {
         assert!(f["linux"][k]["enabled"].is_boolean(), "linux.{k}.enabled");
     }
     assert_eq!(
-        f["annotations"]["org.opencontainers.runtime-spec.features.version"], "1.2.0",
+        f["annotations"]["org.opencontainers.runtime-spec.features.version"], "1.3.0",
         "{}",
         f["annotations"]
     );

@@ -193,7 +193,7 @@ fn all_six_in_order_with_state_namespace_args_env() {
         assert_eq!(st["status"], status, "{kind}: {st}");
         assert_eq!(st["id"], c.id.as_str(), "{kind}: {st}");
         assert_eq!(st["bundle"], bundle.as_str(), "{kind}: {st}");
-        assert_eq!(st["ociVersion"], "1.2.0", "{kind}: {st}");
+        assert_eq!(st["ociVersion"], "1.3.0", "{kind}: {st}");
         assert_eq!(st["annotations"]["org.example.hook"], "yes", "{kind}: {st}");
         match want_pid {
             Some(p) => assert_eq!(st["pid"].as_i64(), Some(p), "{kind}: {st}"),
