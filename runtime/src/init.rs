@@ -314,6 +314,9 @@ fn prepare_process(
     if let Some(pers) = linux.personality() {
         process::set_personality(pers)?;
     }
+    if let Some(m) = linux.memory_policy() {
+        crate::mempolicy::apply(m)?;
+    }
     if !a.no_new_keyring {
         match sys::join_session_keyring(&format!("_ses.{}", a.id)) {
             // Searchable by its owner, so `exec` joins this keyring rather than making one.

@@ -208,11 +208,8 @@ fn validate(spec: &Spec) -> Result<()> {
         if linux.intel_rdt().is_some() {
             return Err(Error::config("linux.intelRdt", "not supported by hull"));
         }
-        if linux.memory_policy().is_some() {
-            return Err(Error::config(
-                "linux.memoryPolicy",
-                "not supported by hull yet",
-            ));
+        if let Some(p) = linux.memory_policy() {
+            crate::mempolicy::plan(p)?;
         }
         if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
             return Err(Error::config(

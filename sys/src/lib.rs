@@ -627,6 +627,20 @@ pub fn ioprio_set_self(value: i32) -> io::Result<()> {
     cvt(unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) }).map(drop)
 }
 
+/// set_mempolicy(2) on the calling thread: `mode` with its `MPOL_F_*` flags, and the node
+/// mask as 64-bit words (empty: no nodes).
+pub fn set_mempolicy(mode: i32, mask: &[u64]) -> io::Result<()> {
+    let (ptr, maxnode) = if mask.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        // The kernel reads maxnode - 1 bits; one more than we hold is what it expects.
+        (mask.as_ptr(), mask.len() as u64 * 64 + 1)
+    };
+    // SAFETY: `mask` outlives the call and holds at least maxnode - 1 bits for the kernel
+    // to read; a null mask comes with maxnode 0.
+    cvt(unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) }).map(drop)
+}
+
 /// sched_setattr(2) on the calling process.
 pub fn sched_setattr_self(attr: &libc::sched_attr) -> io::Result<()> {
     // SAFETY: `attr` is a valid, initialised sched_attr for the kernel to read; its `size`
