@@ -345,6 +345,7 @@ fn destroy(dir: ContainerDir, st: &Persisted) -> Result<()> {
     let config = dir.load_config().ok();
     dir.remove()?;
     if let Some(c) = config {
+        crate::intelrdt::leave(&st.id, &c);
         if let Some(h) = c.hooks().as_ref().and_then(|h| h.poststop().as_ref()) {
             let s = state_for_hooks(&st.id, "stopped", 0, &st.bundle, &c);
             hooks::run_warn("poststop", Some(h), &s);

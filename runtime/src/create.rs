@@ -112,6 +112,7 @@ pub(crate) fn create_inner(
     guard.pid = Some(pid);
     ph.end("clone");
     attach(pid, &bundle, &mut guard, &placement)?;
+    crate::intelrdt::join(&o.id, &bundle.spec, pid)?;
     ph.end("cgroup attach, id maps");
     drive_init(&o.id, &bundle, pid, &chan, &placement, &mut ph)
         .map_err(|e| explain_oom(e, &bundle.spec, guard.cgroup().ok()))?;

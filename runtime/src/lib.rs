@@ -16,7 +16,7 @@
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
 //! - [`namespaces`], [`rootfs`] (with [`binds`], [`masks`], [`no_pivot`]), [`mountopts`],
-//!   [`devices`], [`process`], [`sched`], [`mempolicy`], [`hooks`], [`tty`]: the pieces of container setup
+//!   [`devices`], [`process`], [`sched`], [`mempolicy`], [`intelrdt`], [`hooks`], [`tty`]: the pieces of container setup
 //!   ([`ids`]: uid/gid ranges); [`lsm`]: AppArmor/SELinux labels;
 //!   [`seccomp_notify`]: handing a `SCMP_ACT_NOTIFY` listener to its agent.
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
@@ -51,6 +51,7 @@ pub mod features;
 pub mod hooks;
 pub mod ids;
 pub mod init;
+pub mod intelrdt;
 pub mod jsonpath;
 pub mod logging;
 pub mod lsm;

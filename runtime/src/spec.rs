@@ -205,8 +205,8 @@ fn validate(spec: &Spec) -> Result<()> {
                 ));
             }
         }
-        if linux.intel_rdt().is_some() {
-            return Err(Error::config("linux.intelRdt", "not supported by hull"));
+        if let Some(rdt) = linux.intel_rdt() {
+            crate::intelrdt::validate(rdt, crate::intelrdt::find_resctrl().as_deref())?;
         }
         if let Some(p) = linux.memory_policy() {
             crate::mempolicy::plan(p)?;

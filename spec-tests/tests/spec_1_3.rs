@@ -72,3 +72,26 @@ fn memory_policy_rules_are_config_errors() {
     c.config["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "63"});
     create_fails(&c, "linux.memoryPolicy", "set_mempolicy");
 }
+
+#[test]
+fn intel_rdt_without_resctrl_is_refused_naming_the_field() {
+    let resctrl = std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .contains(" - resctrl ");
+    if resctrl {
+        eprintln!("skipped: this host has resctrl mounted");
+        return;
+    }
+    for rdt in [
+        json!({"closID": "hull-test", "l3CacheSchema": "L3:0=ff"}),
+        json!({"schemata": ["MB:0=50"]}),
+        json!({"enableMonitoring": true}),
+    ] {
+        let mut c = Container::new("intelrdt");
+        c.config["linux"]["intelRdt"] = rdt;
+        create_fails(&c, "linux.intelRdt", "the host has no resctrl");
+    }
+    let mut c = Container::new("intelrdtclos");
+    c.config["linux"]["intelRdt"] = json!({"closID": "../escape"});
+    create_fails(&c, "linux.intelRdt.closID", "not a resctrl group name");
+}
