@@ -290,10 +290,21 @@ pub fn delete(g: &RuntimeOptions, id: &str, force: bool) -> Result<i32> {
         }
         Err(e) => return Err(e),
     };
+    // linux.netDevices go back to the host while the container's network namespace lives
+    // (a dead init's pid may be another process's by now: only a joined path then).
+    let netdevs = |pid| {
+        if let Ok(c) = dir.load_config() {
+            crate::netdev::return_to_host(&c, pid);
+        }
+    };
     match status {
-        Status::Stopped => {}
-        Status::Created => kill_and_wait(&st)?,
+        Status::Stopped => netdevs(0),
+        Status::Created => {
+            netdevs(st.pid);
+            kill_and_wait(&st)?
+        }
         Status::Running | Status::Paused if force => {
+            netdevs(st.pid);
             if status == Status::Paused {
                 if let Some(m) = st.cgroup.as_ref().map(cgroups::load_manager).transpose()? {
                     let _ = m.set_frozen(false);

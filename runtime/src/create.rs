@@ -113,6 +113,12 @@ pub(crate) fn create_inner(
     ph.end("clone");
     attach(pid, &bundle, &mut guard, &placement)?;
     crate::intelrdt::join(&o.id, &bundle.spec, pid)?;
+    crate::netdev::move_in(&bundle.spec, pid)?;
+    let mut moved = crate::netdev::MovedGuard {
+        spec: &bundle.spec,
+        pid,
+        armed: true,
+    };
     ph.end("cgroup attach, id maps");
     drive_init(&o.id, &bundle, pid, &chan, &placement, &mut ph)
         .map_err(|e| explain_oom(e, &bundle.spec, guard.cgroup().ok()))?;
@@ -122,6 +128,7 @@ pub(crate) fn create_inner(
         .transpose()?;
     save_state(g, o, &bundle, pid, &guard)?;
     // Success: the container exists now; nothing to undo.
+    moved.armed = false;
     guard.pid = None;
     guard.cgroup = None;
     guard.dir = None;

@@ -296,6 +296,7 @@ fn prepare_process(
     if a.bundle.namespaces.creates(T::Network) {
         loopback_up()?;
     }
+    crate::netdev::set_up(spec)?;
     for (k, v) in linux.sysctl().iter().flatten() {
         write_proc(
             procfs.as_fd(),

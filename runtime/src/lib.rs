@@ -16,7 +16,7 @@
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
 //! - [`namespaces`], [`rootfs`] (with [`binds`], [`masks`], [`no_pivot`]), [`mountopts`],
-//!   [`devices`], [`process`], [`sched`], [`mempolicy`], [`intelrdt`], [`hooks`], [`tty`]: the pieces of container setup
+//!   [`devices`], [`process`], [`sched`], [`mempolicy`], [`intelrdt`], [`netdev`], [`hooks`], [`tty`]: the pieces of container setup
 //!   ([`ids`]: uid/gid ranges); [`lsm`]: AppArmor/SELinux labels;
 //!   [`seccomp_notify`]: handing a `SCMP_ACT_NOTIFY` listener to its agent.
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
@@ -59,6 +59,7 @@ pub mod masks;
 pub mod mempolicy;
 pub mod mountopts;
 pub mod namespaces;
+pub mod netdev;
 pub mod no_pivot;
 pub mod options;
 pub mod placement;

@@ -211,12 +211,6 @@ fn validate(spec: &Spec) -> Result<()> {
         if let Some(p) = linux.memory_policy() {
             crate::mempolicy::plan(p)?;
         }
-        if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-            return Err(Error::config(
-                "linux.netDevices",
-                "not supported by hull yet",
-            ));
-        }
         if let Some(p) = linux.personality() {
             let _ = crate::process::personality_value(p)?;
         }
@@ -255,6 +249,7 @@ fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
             "the joined UTS namespace is the host's: setting it would rename the host",
         ));
     }
+    crate::netdev::validate(spec, ns, joins_hosts(ns, T::Network)?)?;
     let Some(linux) = spec.linux() else {
         return Ok(());
     };

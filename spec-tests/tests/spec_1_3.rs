@@ -95,3 +95,90 @@ fn intel_rdt_without_resctrl_is_refused_naming_the_field() {
     c.config["linux"]["intelRdt"] = json!({"closID": "../escape"});
     create_fails(&c, "linux.intelRdt.closID", "not a resctrl group name");
 }
+
+/// A veth pair made for one test, deleted when dropped (even when the test fails).
+struct Veth {
+    name: String,
+}
+
+impl Veth {
+    fn new(tag: &str) -> Veth {
+        let name = format!("hv{tag}{}", std::process::id() % 100000);
+        let peer = format!("{name}p");
+        let o = std::process::Command::new("ip")
+            .args(["link", "add", &name, "type", "veth", "peer", "name", &peer])
+            .output()
+            .expect("ip link add");
+        assert!(o.status.success(), "ip link add: {o:?}");
+        Veth { name }
+    }
+
+    fn on_host(&self) -> bool {
+        std::path::Path::new("/sys/class/net")
+            .join(&self.name)
+            .exists()
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.name])
+            .output();
+    }
+}
+
+#[test]
+fn net_devices_move_in_renamed_and_back_on_delete() {
+    let veth = Veth::new("a");
+    let mut c = Container::new("netdev");
+    c.config["linux"]["netDevices"] = json!({ &veth.name: {"name": "ctr7"} });
+    c.args(&["sleep", "600"]);
+    c.create().ok();
+    assert!(!veth.on_host(), "moved out of the host's namespace");
+    c.start().ok();
+    let o = c.hull(&["exec", &c.id, "ip", "-o", "link", "show"]);
+    let out = o.ok().out();
+    let line = out
+        .lines()
+        .find(|l| l.contains(": ctr7@") || l.contains(": ctr7:"))
+        .unwrap_or_else(|| panic!("no ctr7 in the container: {out}"));
+    assert!(
+        line.contains(",UP") || line.contains("<UP"),
+        "set up: {line}"
+    );
+    assert!(!out.contains(&veth.name), "renamed: {out}");
+    c.hull(&["delete", "--force", &c.id]).ok();
+    assert!(
+        veth.on_host(),
+        "back on the host under its own name after delete"
+    );
+}
+
+#[test]
+fn net_devices_rules_are_config_errors() {
+    let veth = Veth::new("b");
+    let mut c = Container::new("netdevnons");
+    let ns: Vec<serde_json::Value> = c.config["linux"]["namespaces"]
+        .as_array()
+        .expect("namespaces")
+        .iter()
+        .filter(|n| n["type"] != "network")
+        .cloned()
+        .collect();
+    c.config["linux"]["namespaces"] = json!(ns);
+    c.config["linux"]["netDevices"] = json!({ &veth.name: {} });
+    create_fails(&c, "linux.netDevices", "needs a network namespace");
+
+    let mut c = Container::new("netdevmissing");
+    c.config["linux"]["netDevices"] = json!({"hull-no-such0": {}});
+    create_fails(&c, "linux.netDevices.hull-no-such0", "no such interface");
+
+    let mut c = Container::new("netdevbadname");
+    c.config["linux"]["netDevices"] = json!({ &veth.name: {"name": "a/b"} });
+    create_fails(&c, "name", "not a valid interface name");
+    assert!(
+        veth.on_host(),
+        "a refused config leaves the device where it was"
+    );
+}

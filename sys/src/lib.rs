@@ -497,6 +497,16 @@ pub fn fsmount(fstype: &str, options: &[&str], attrs: u64) -> io::Result<OwnedFd
     Ok(unsafe { OwnedFd::from_raw_fd(m as RawFd) })
 }
 
+/// The index of interface `name` in the calling thread's network namespace.
+pub fn if_nametoindex(name: &str) -> io::Result<u32> {
+    let c = cstr(name)?;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+        0 => Err(io::Error::last_os_error()),
+        i => Ok(i),
+    }
+}
+
 /// Sets `IFF_UP` on interface `name` (SIOCGIFFLAGS + SIOCSIFFLAGS on any socket).
 pub fn set_link_up(sock: BorrowedFd<'_>, name: &str) -> io::Result<()> {
     // SAFETY: ifreq is plain data; zeroed is a valid value.
