@@ -441,6 +441,15 @@ fn drive_init(
                     Err(e) => chan.send(&Msg::Error(e.to_string()))?,
                 }
             }
+            Some(Msg::Idmap { mount }) => {
+                let r = fd
+                    .ok_or_else(|| Error::container("id-mapped mount: no fd"))
+                    .and_then(|t| crate::idmap::apply(&bundle.spec, pid, mount, t.as_fd()));
+                match r {
+                    Ok(()) => chan.send(&Msg::Idmap { mount })?,
+                    Err(e) => chan.send(&Msg::Error(e.to_string()))?,
+                }
+            }
             Some(Msg::RunHooks) => {
                 let st = state_for_hooks(id, "creating", pid, &bundle.dir, &bundle.spec);
                 hooks::run("prestart", hooks.prestart().as_ref(), &st)?;

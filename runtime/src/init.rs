@@ -169,7 +169,7 @@ fn own_mount_ns(
     rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
     ph.mark("namespaces");
     let mounts = a.bundle.spec.mounts().as_deref().unwrap_or(&[]);
-    rfs.mount_all(mounts, userns, userns.then_some(&a.chan))?;
+    rfs.mount_all(mounts, userns, &a.chan)?;
     ph.mark("mounts");
     run_create_hooks(a)?;
     ph.mark("hooks");

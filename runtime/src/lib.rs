@@ -15,7 +15,7 @@
 //!   `ps` ([`update`] turns `update`'s request into resources).
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
-//! - [`namespaces`], [`rootfs`] (with [`binds`], [`masks`], [`no_pivot`]), [`mountopts`],
+//! - [`namespaces`], [`rootfs`] (with [`binds`], [`idmap`], [`masks`], [`no_pivot`]), [`mountopts`],
 //!   [`devices`], [`process`], [`sched`], [`mempolicy`], [`intelrdt`], [`netdev`], [`hooks`], [`tty`]: the pieces of container setup
 //!   ([`ids`]: uid/gid ranges); [`lsm`]: AppArmor/SELinux labels;
 //!   [`seccomp_notify`]: handing a `SCMP_ACT_NOTIFY` listener to its agent.
@@ -49,6 +49,7 @@ pub mod exec;
 pub mod fds;
 pub mod features;
 pub mod hooks;
+pub mod idmap;
 pub mod ids;
 pub mod init;
 pub mod intelrdt;

@@ -134,6 +134,11 @@ fn validate(spec: &Spec) -> Result<()> {
     if let Some(caps) = process.capabilities() {
         let _ = caps; // names are checked by the deserializer: unknown names fail to parse
     }
+    let userns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|v| v.iter().any(|n| n.typ() == LinuxNamespaceType::User));
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if !m.destination().is_absolute() {
             return Err(Error::config(
@@ -141,20 +146,9 @@ fn validate(spec: &Spec) -> Result<()> {
                 format!("{} is not an absolute path", m.destination().display()),
             ));
         }
-        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-            return Err(Error::config(
-                format!("mounts[{i}].uidMappings"),
-                "id-mapped mounts are not supported by hull yet",
-            ));
-        }
+        crate::idmap::validate(i, m, userns)?;
         let ty = m.typ().as_deref().unwrap_or("");
         let opts = crate::mountopts::MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
-        if opts.idmap {
-            return Err(Error::config(
-                format!("mounts[{i}].options"),
-                "idmap is not supported by hull yet",
-            ));
-        }
         if !opts.is_bind() && ty != "bind" && ty.is_empty() {
             return Err(Error::config(
                 format!("mounts[{i}].type"),

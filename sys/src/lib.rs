@@ -281,6 +281,38 @@ pub fn mount_setattr(
     .map(drop)
 }
 
+/// `MOUNT_ATTR_IDMAP`.
+pub const MOUNT_ATTR_IDMAP: u64 = 0x100000;
+
+/// mount_setattr(2) with `MOUNT_ATTR_IDMAP`: the detached mount at `fd` (its tree with
+/// `AT_RECURSIVE`) shows owners through the mappings of the user namespace `userns`.
+pub fn mount_setattr_idmap(
+    fd: BorrowedFd<'_>,
+    flags: u32,
+    userns: BorrowedFd<'_>,
+) -> io::Result<()> {
+    let a = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    let empty = c"";
+    let flags = flags | libc::AT_EMPTY_PATH as u32;
+    // SAFETY: `a` is a valid mount_attr of the size given; both fds are borrowed for the call.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            flags,
+            &a as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
+
 /// mount(2). `target` is usually [`fd_path`] of a target resolved inside the rootfs.
 pub fn mount(
     source: Option<&str>,
