@@ -158,10 +158,8 @@ pub fn apply(spec: &Spec, pid: i32, index: usize, tree: BorrowedFd<'_>) -> Resul
             Some(libc::ENOSYS) => "the kernel has no mount_setattr(2) (Linux 5.12)",
             _ => "id-mapping refused",
         };
-        Error::config(
-            format!("mounts[{index}]"),
-            format!("{}: {why}: mount_setattr: {e}", m.destination().display()),
-        )
+        // The init puts `mounts[i] <destination>: ` in front.
+        Error::container(format!("{why}: mount_setattr: {e}"))
     })
 }
 

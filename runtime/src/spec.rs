@@ -79,6 +79,17 @@ fn absolute_mount_destinations(spec: &mut Spec) {
     }
 }
 
+/// The host-independent checks of `load`, for `hull features`' cross-check.
+#[cfg(test)]
+pub(crate) fn validate_for_features(spec: &Spec) -> Result<()> {
+    validate(spec)?;
+    let ns = Namespaces::from_spec(spec)?;
+    if !ns.has(LinuxNamespaceType::Mount) {
+        crate::namespaces::validate_without_mount_ns(spec)?;
+    }
+    Ok(())
+}
+
 fn validate(spec: &Spec) -> Result<()> {
     let v = spec.version();
     let major = v.split('.').next().unwrap_or("");
