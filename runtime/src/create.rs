@@ -103,6 +103,7 @@ pub(crate) fn create_inner(
         cgroup: None,
         pid: None,
     };
+    let pidfd_sock = crate::tty::pidfd_socket(o.pidfd_socket.as_deref())?;
     let fifo = make_state_dir(g, &o.id, &mut guard)?;
     ph.end("state dir");
     make_cgroup(g, &o.id, &bundle, &mut guard)?;
@@ -126,6 +127,7 @@ pub(crate) fn create_inner(
     let master = relay_end
         .map(|r| crate::tty::recv_fd(r.as_fd()))
         .transpose()?;
+    crate::tty::send_pidfd(pidfd_sock.as_ref(), pid)?;
     save_state(g, o, &bundle, pid, &guard)?;
     // Success: the container exists now; nothing to undo.
     moved.armed = false;

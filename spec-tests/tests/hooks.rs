@@ -375,8 +375,16 @@ fn poststart_failure_fails_start_and_poststop_failures_only_warn() {
     // container; the hooks after it do not run.
     let o = c.start();
     o.fails().stderr_has("hooks.poststart[1]");
-    assert_eq!(c.status(), "stopped", "a poststart failure stops the container");
-    assert_eq!(h.kinds(), ["poststart"], "the hooks after the failed one do not run");
+    assert_eq!(
+        c.status(),
+        "stopped",
+        "a poststart failure stops the container"
+    );
+    assert_eq!(
+        h.kinds(),
+        ["poststart"],
+        "the hooks after the failed one do not run"
+    );
     let o = c.hull(&["delete", &c.id]);
     o.ok().stderr_has("hooks.poststop[0]");
     assert!(!c.root.join(&c.id).exists());

@@ -182,3 +182,83 @@ fn net_devices_rules_are_config_errors() {
         "a refused config leaves the device where it was"
     );
 }
+
+/// The pid a pidfd refers to (`Pid:` in its fdinfo).
+fn pidfd_pid(fd: &std::os::fd::OwnedFd) -> i32 {
+    use std::os::fd::AsRawFd;
+    let info =
+        std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).expect("fdinfo");
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("not a pidfd: {info}"))
+}
+
+/// Listens on a fresh socket; the thread returns the one fd sent to it.
+fn pidfd_listener(
+    c: &Container,
+    name: &str,
+) -> (
+    String,
+    std::thread::JoinHandle<(String, std::os::fd::OwnedFd)>,
+) {
+    use std::os::fd::AsFd;
+    let path = c.bundle.parent().expect("base").join(name);
+    let l = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+    l.set_nonblocking(true).expect("nonblocking");
+    let t = std::thread::spawn(move || {
+        // Bounded: a runtime that never connects fails the test instead of hanging it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let s = loop {
+            match l.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(std::time::Instant::now() < deadline, "nobody connected");
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        s.set_nonblocking(false).expect("blocking");
+        spec_tests::recv_fd(s.as_fd()).expect("receive the pidfd")
+    });
+    (path.display().to_string(), t)
+}
+
+#[test]
+fn pidfd_socket_receives_the_init_and_exec_processes() {
+    let mut c = Container::new("pidfdsock");
+    c.args(&["sleep", "600"]);
+    let (path, t) = pidfd_listener(&c, "create.sock");
+    c.create_with(&["--pidfd-socket", &path]).ok();
+    let (name, fd) = t.join().expect("listener");
+    assert_eq!(name, "pidfd");
+    let st: serde_json::Value =
+        serde_json::from_str(&c.hull(&["state", &c.id]).ok().stdout).expect("state");
+    assert_eq!(i64::from(pidfd_pid(&fd)), st["pid"].as_i64().expect("pid"));
+    c.start().ok();
+
+    let (path, t) = pidfd_listener(&c, "exec.sock");
+    let pf = c.bundle.parent().expect("base").join("exec.pid");
+    let pfs = pf.display().to_string();
+    c.hull(&[
+        "exec",
+        "-d",
+        "--pidfd-socket",
+        &path,
+        "--pid-file",
+        &pfs,
+        &c.id,
+        "sleep",
+        "600",
+    ])
+    .ok();
+    let (_, fd) = t.join().expect("listener");
+    let want: i32 = std::fs::read_to_string(&pf)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    assert_eq!(pidfd_pid(&fd), want);
+    c.hull(&["delete", "--force", &c.id]).ok();
+}
