@@ -373,6 +373,9 @@ fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
         Some(LinuxNamespaceType::Network)
     } else if key == "kernel.hostname" || key == "kernel.domainname" {
         Some(LinuxNamespaceType::Uts)
+    } else if key.starts_with("user.") {
+        // The ucount limits (user.max_*) belong to the user namespace (runc 1.4 too).
+        Some(LinuxNamespaceType::User)
     } else {
         None
     }

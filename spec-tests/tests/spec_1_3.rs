@@ -262,3 +262,35 @@ fn pidfd_socket_receives_the_init_and_exec_processes() {
     assert_eq!(pidfd_pid(&fd), want);
     c.hull(&["delete", "--force", &c.id]).ok();
 }
+
+#[test]
+fn user_sysctls_in_a_user_namespace() {
+    let mut c = Container::new("sysctluserns");
+    let ns = c.config["linux"]["namespaces"].as_array_mut().expect("ns");
+    ns.push(json!({"type": "user"}));
+    c.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c.config["linux"]["sysctl"] =
+        json!({"user.max_user_namespaces": "7", "user/max_mnt_namespaces": "9"});
+    let host = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").expect("host value");
+    c.sh("cat /proc/sys/user/max_user_namespaces /proc/sys/user/max_mnt_namespaces");
+    let o = c.run();
+    assert_eq!(
+        o.ok().out().split_whitespace().collect::<Vec<_>>(),
+        ["7", "9"]
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/user/max_user_namespaces").expect("host value"),
+        host,
+        "the host's limit is untouched"
+    );
+
+    // Without a user namespace of its own it would be the host's limit.
+    let mut c = Container::new("sysctlusernone");
+    c.config["linux"]["sysctl"] = json!({"user.max_user_namespaces": "7"});
+    create_fails(
+        &c,
+        "linux.sysctl.user.max_user_namespaces",
+        "needs a private user namespace",
+    );
+}
