@@ -118,6 +118,21 @@ fn normalize_process(p: &mut Value, warn: bool) -> bool {
     changed
 }
 
+/// runtime-spec 1.3.0: `pids.limit` unset means "leave pids.max alone", 0 is a real limit
+/// and a negative one is "max". The decoder reads an unset limit as 0, so a `pids` object
+/// without `limit` is dropped from `resources` here, before decoding. True if it was.
+pub fn drop_pids_without_limit(resources: &mut serde_json::Value) -> bool {
+    let unset = resources
+        .get("pids")
+        .is_some_and(|p| p.is_object() && p.get("limit").is_none_or(|l| l.is_null()));
+    if unset {
+        if let Some(o) = resources.as_object_mut() {
+            o.remove("pids");
+        }
+    }
+    unset
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

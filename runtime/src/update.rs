@@ -38,6 +38,9 @@ pub fn requested(
             std::fs::read_to_string(src)
                 .map_err(|e| Error::container(format!("--resources {src}: {e}")))?
         };
+        let mut v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        crate::compat::drop_pids_without_limit(&mut v);
+        let text = if v.is_null() { text } else { v.to_string() };
         return serde_json::from_str(&text).map_err(|e| {
             let raw = format!(r#"{{"linux":{{"resources":{text}}}}}"#);
             crate::cgroups::validate::explain_json(raw.as_bytes())

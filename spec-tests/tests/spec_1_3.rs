@@ -294,3 +294,31 @@ fn user_sysctls_in_a_user_namespace() {
         "needs a private user namespace",
     );
 }
+
+/// runtime-spec 1.3.0 on `pids.limit` (runc 1.4): 0 is a real limit, negative is "max", and
+/// a `pids` object without `limit` leaves pids.max alone (here: the new cgroup's "max").
+#[test]
+fn pids_limit_zero_negative_and_unset() {
+    let v2 = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .rfind(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup"))
+        .is_some_and(|l| l.contains(" - cgroup2 "));
+    let file = if v2 {
+        "/sys/fs/cgroup/pids.max"
+    } else {
+        "/sys/fs/cgroup/pids/pids.max"
+    };
+    for (pids, want) in [
+        (json!({"limit": 0}), "0"),
+        (json!({"limit": -1}), "max"),
+        (json!({}), "max"),
+    ] {
+        let mut c = Container::new("pidslimit");
+        c.config["linux"]["resources"]["pids"] = pids.clone();
+        // The shell's builtins only: with pids.max 0 nothing can be forked.
+        c.sh(&format!("read v < {file}; echo $v"));
+        let o = c.run();
+        assert_eq!(o.ok().out().trim(), want, "pids {pids}");
+    }
+}
