@@ -156,6 +156,35 @@ pub fn leave(id: &str, spec: &oci_spec::runtime::Spec) {
     }
 }
 
+/// `update --l3-cache-schema/--mem-bw-schema`: rewrites the container's schemata and
+/// returns the updated `intelRdt` for the saved config. As runc, only for a container
+/// created with `linux.intelRdt`.
+pub fn update(
+    id: &str,
+    spec: &oci_spec::runtime::Spec,
+    l3: Option<&str>,
+    mb: Option<&str>,
+) -> Result<LinuxIntelRdt> {
+    let mut rdt = rdt_of(spec).cloned().ok_or_else(|| {
+        Error::container("--l3-cache-schema/--mem-bw-schema: the container has no linux.intelRdt")
+    })?;
+    if let Some(l3) = l3 {
+        rdt.set_l3_cache_schema(Some(l3.to_string()));
+    }
+    if let Some(mb) = mb {
+        rdt.set_mem_bw_schema(Some(mb.to_string()));
+    }
+    let root = find_resctrl();
+    validate(&rdt, root.as_deref())?;
+    let root = root.ok_or_else(|| Error::config(FIELD, "resctrl is gone"))?;
+    write(
+        &root.join(group_name(&rdt, id)).join("schemata"),
+        &schemata(&rdt),
+        FIELD,
+    )?;
+    Ok(rdt)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,11 +26,6 @@ pub fn requested(
     o: &UpdateOptions,
     stdin: impl FnOnce() -> std::io::Result<String>,
 ) -> Result<LinuxResources> {
-    if o.l3_cache_schema.is_some() || o.mem_bw_schema.is_some() {
-        return Err(Error::container(
-            "--l3-cache-schema/--mem-bw-schema: Intel RDT is not supported by hull",
-        ));
-    }
     if let Some(src) = &o.resources {
         let text = if src == "-" {
             stdin().map_err(|e| Error::container(format!("--resources -: read stdin: {e}")))?

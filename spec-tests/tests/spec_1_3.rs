@@ -322,3 +322,14 @@ fn pids_limit_zero_negative_and_unset() {
         assert_eq!(o.ok().out().trim(), want, "pids {pids}");
     }
 }
+
+#[test]
+fn update_rdt_schemas_need_the_containers_intel_rdt() {
+    let mut c = Container::new("rdtupdate");
+    c.args(&["sleep", "600"]);
+    c.create().ok();
+    c.hull(&["update", "--l3-cache-schema", "L3:0=f", &c.id])
+        .fails()
+        .stderr_has("the container has no linux.intelRdt");
+    c.hull(&["delete", "--force", &c.id]).ok();
+}
