@@ -118,6 +118,22 @@ fn normalize_process(p: &mut Value, warn: bool) -> bool {
     changed
 }
 
+/// runtime-spec 1.3.0 replaced `intelRdt.enableCMT`/`enableMBM` with `enableMonitoring`;
+/// the decoder knows the old names only misspelt (`enableCmt`), so either one set turns
+/// into `enableMonitoring` here, before decoding. True if the tree changed.
+pub fn intel_rdt_monitoring(rdt: &mut serde_json::Value) -> bool {
+    let old = ["enableCMT", "enableMBM"]
+        .iter()
+        .any(|k| rdt.get(*k).and_then(|v| v.as_bool()) == Some(true));
+    match rdt.as_object_mut() {
+        Some(o) if old && !o.contains_key("enableMonitoring") => {
+            o.insert("enableMonitoring".into(), serde_json::Value::Bool(true));
+            true
+        }
+        _ => false,
+    }
+}
+
 /// runtime-spec 1.3.0: `pids.limit` unset means "leave pids.max alone", 0 is a real limit
 /// and a negative one is "max". The decoder reads an unset limit as 0, so a `pids` object
 /// without `limit` is dropped from `resources` here, before decoding. True if it was.

@@ -25,6 +25,12 @@ pub fn find_resctrl() -> Option<PathBuf> {
     })
 }
 
+/// `enableMonitoring` (the `enableCMT`/`enableMBM` it replaced in runtime-spec 1.3.0 are
+/// turned into it when the config is decoded: compat.rs).
+fn monitoring(rdt: &LinuxIntelRdt) -> bool {
+    rdt.enable_monitoring() == &Some(true)
+}
+
 /// The resctrl group the container joins: `closID`, or the container's id.
 fn group_name<'a>(rdt: &'a LinuxIntelRdt, id: &'a str) -> &'a str {
     rdt.clos_id().as_deref().unwrap_or(id)
@@ -73,7 +79,7 @@ pub fn validate(rdt: &LinuxIntelRdt, root: Option<&Path>) -> Result<()> {
             ));
         }
     }
-    if rdt.enable_monitoring() == &Some(true) && !root.join("info/L3_MON").is_dir() {
+    if monitoring(rdt) && !root.join("info/L3_MON").is_dir() {
         return Err(Error::config(
             format!("{FIELD}.enableMonitoring"),
             "the host's resctrl has no monitoring (info/L3_MON)",
@@ -105,7 +111,7 @@ pub fn setup(root: &Path, rdt: &LinuxIntelRdt, id: &str, pid: i32) -> Result<()>
         write(&group.join("schemata"), &s, FIELD)?;
     }
     write(&group.join("tasks"), &pid.to_string(), FIELD)?;
-    if rdt.enable_monitoring() == &Some(true) {
+    if monitoring(rdt) {
         let mon = group.join("mon_groups").join(id);
         fs::create_dir_all(&mon).ctx(|| format!("{FIELD}: mkdir {}", mon.display()))?;
         write(&mon.join("tasks"), &pid.to_string(), FIELD)?;
@@ -122,7 +128,7 @@ pub fn remove(root: &Path, rdt: &LinuxIntelRdt, id: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e).ctx(|| format!("{FIELD}: remove {}", p.display())),
     };
-    if rdt.enable_monitoring() == &Some(true) {
+    if monitoring(rdt) {
         rm(group.join("mon_groups").join(id))?;
     }
     if rdt.clos_id().is_none() {
@@ -263,9 +269,12 @@ mod tests {
         let root = fake("refuse", &["MB"]);
         let e = validate(&r, Some(&root)).expect_err("no L3").to_string();
         assert!(e.starts_with("linux.intelRdt.l3CacheSchema"), "{e}");
-        let m = rdt(serde_json::json!({"enableMonitoring": true}));
-        let e = validate(&m, Some(&root)).expect_err("no mon").to_string();
-        assert!(e.starts_with("linux.intelRdt.enableMonitoring"), "{e}");
+        let mut old = serde_json::json!({"enableCMT": true});
+        assert!(crate::compat::intel_rdt_monitoring(&mut old));
+        for m in [rdt(serde_json::json!({"enableMonitoring": true})), rdt(old)] {
+            let e = validate(&m, Some(&root)).expect_err("no mon").to_string();
+            assert!(e.starts_with("linux.intelRdt.enableMonitoring"), "{e}");
+        }
         let c = rdt(serde_json::json!({"closID": "../x"}));
         let e = validate(&c, Some(&root))
             .expect_err("bad closID")

@@ -333,3 +333,21 @@ fn update_rdt_schemas_need_the_containers_intel_rdt() {
         .stderr_has("the container has no linux.intelRdt");
     c.hull(&["delete", "--force", &c.id]).ok();
 }
+
+#[test]
+fn deprecated_enable_cmt_asks_for_monitoring() {
+    if std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .contains(" - resctrl ")
+    {
+        eprintln!("skipped: this host has resctrl mounted");
+        return;
+    }
+    // enableCMT/enableMBM (before runtime-spec 1.3.0) mean enableMonitoring: refused here
+    // for want of resctrl, not ignored.
+    for old in ["enableCMT", "enableMBM"] {
+        let mut c = Container::new("intelrdtold");
+        c.config["linux"]["intelRdt"] = json!({ old: true });
+        create_fails(&c, "linux.intelRdt", "the host has no resctrl");
+    }
+}
