@@ -59,7 +59,7 @@ pub fn check_available(d: &Dirs, r: &LinuxResources) -> Result<()> {
         need("cpuset", &f("cpu.cpus"), cpuset)?;
     }
     if let Some(p) = r.pids() {
-        need("pids", &f("pids.limit"), p.limit() > 0)?;
+        need("pids", &f("pids.limit"), p.limit() >= 0)?;
     }
     if let Some(b) = r.block_io() {
         let asked = b.weight().is_some_and(|w| w != 0)
@@ -137,10 +137,9 @@ pub fn apply(
         }
     }
     if let (Some(p), Some(dir)) = (r.pids(), d.get("pids")) {
-        if p.limit() != 0 {
-            let v = super::convert::max_or(p.limit());
-            write(dir, "pids.max", &v, "linux.resources.pids.limit")?;
-        }
+        // runtime-spec 1.3.0: 0 is a limit, negative is max (unset never gets here).
+        let v = super::convert::max_or(p.limit());
+        write(dir, "pids.max", &v, "linux.resources.pids.limit")?;
     }
     if let (Some(b), Some(dir)) = (r.block_io(), d.get("blkio")) {
         blkio(dir, b)?;

@@ -106,7 +106,7 @@ pub fn check_available(dir: &Path, r: &LinuxResources) -> Result<()> {
         need("cpuset", "cpu.cpus", cpuset)?;
     }
     if let Some(p) = r.pids() {
-        need("pids", "pids.limit", p.limit() > 0)?;
+        need("pids", "pids.limit", p.limit() >= 0)?;
     }
     if let Some(b) = r.block_io() {
         let asked = b.weight().is_some_and(|w| w != 0)
@@ -170,9 +170,9 @@ pub fn apply(dir: &Path, r: &LinuxResources, merged: &LinuxResources, update: bo
         cpu(dir, c)?;
     }
     if let Some(p) = r.pids() {
-        if p.limit() != 0 {
-            write(dir, "pids.max", &max_or(p.limit()), &f("pids.limit"))?;
-        }
+        // runtime-spec 1.3.0: 0 is a limit (no new task), negative is max; an unset limit
+        // never gets here (the runtime drops `pids` without `limit`).
+        write(dir, "pids.max", &max_or(p.limit()), &f("pids.limit"))?;
     }
     if let Some(b) = r.block_io() {
         io(dir, b)?;

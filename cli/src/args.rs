@@ -328,7 +328,7 @@ pub const VERSION_STRING: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\ncommit: ",
     env!("HULL_COMMIT"),
-    "\nspec: 1.2.0",
+    "\nspec: 1.3.0",
     "\nbuild: ",
     env!("HULL_BUILD")
 );

@@ -219,6 +219,21 @@ writable" "$out" "maps, root inside, image owned by the mapped root"
   wait_for 20 podman rm -f -t 0 "$id"
 }
 
+t_idmap_volume() {
+  # `-v SRC:DST:idmap` in a user namespace: podman passes `idmap` on the bind mount and hull
+  # id-maps it through the container's user namespace, so the host's owners show unshifted
+  # (not as the overflow id) and what the container's root writes is owned by the host's 0.
+  local src=$WORK/idmap-src
+  mkdir -p "$src"
+  touch "$src/root" "$src/u1000"
+  chown 1000:1000 "$src/u1000"
+  out=$(prun --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 -v "$src:/data:idmap" "$IMG" sh -c 'stat -c %u:%g /data/root /data/u1000; touch /data/new && echo wrote')
+  assert_eq "0:0
+1000:1000
+wrote" "$out" "owners through the id-mapped volume"
+  assert_eq "0:0" "$(stat -c %u:%g "$src/new")" "a file the container's root made is the host's root's"
+}
+
 t_pod() {
   # A pod: an infra container (our busybox, sleeping) holds the shared namespaces, which
   # the pod's containers join by path.
@@ -284,6 +299,7 @@ run_test t_stop
 run_test t_kill
 run_test t_pause_top_stats
 run_test t_user_namespace
+run_test t_idmap_volume
 run_test t_pod
 run_test t_network_bridge
 run_test t_create_error

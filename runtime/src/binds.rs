@@ -32,6 +32,7 @@ impl Rootfs {
         dest: &Path,
         opts: &MountOptions,
         chan: Option<&Channel>,
+        idmap: Option<crate::idmap::Request<'_>>,
     ) -> Result<()> {
         let src = if src.is_absolute() {
             src.to_path_buf()
@@ -62,6 +63,9 @@ impl Rootfs {
             dest,
             if is_dir { Kind::Dir } else { Kind::File },
         )?;
+        if let Some((i, _, chan)) = idmap {
+            crate::idmap::request(chan, i, tree.as_fd())?;
+        }
         set_bind_attrs(tree.as_fd(), opts)?;
         if opts.rec_set | opts.rec_clr != 0 {
             sys::mount_setattr(

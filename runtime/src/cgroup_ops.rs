@@ -41,6 +41,15 @@ pub fn update(g: &RuntimeOptions, o: &UpdateOptions) -> Result<i32> {
     })?;
     let mut config = dir.load_config()?;
     let mut linux = config.linux().clone().unwrap_or_default();
+    if o.l3_cache_schema.is_some() || o.mem_bw_schema.is_some() {
+        let rdt = crate::intelrdt::update(
+            &o.id,
+            &config,
+            o.l3_cache_schema.as_deref(),
+            o.mem_bw_schema.as_deref(),
+        )?;
+        linux.set_intel_rdt(Some(rdt));
+    }
     let merged = update::merge(linux.resources().as_ref(), &req)?;
     m.update(&req, &merged)?;
     linux.set_resources(Some(merged));

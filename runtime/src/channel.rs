@@ -13,6 +13,8 @@
 //!    |---------------- Continue ------------->|  time ns, mounts (no pivot yet)
 //!    |<------- BindSource (user ns only) -----|  per bind mount: the parent's helper joins
 //!    |------- BindSource + fd (SCM_RIGHTS) -->|  the init's mount ns, clones the source
+//!    |<----- Idmap + fd (id-mapped mounts) ---|  per id-mapped mount: the parent sets
+//!    |------------------ Idmap -------------->|  MOUNT_ATTR_IDMAP on the detached tree
 //!    |<--------------- RunHooks --------------|  only if prestart/createRuntime hooks exist
 //!    |  prestart + createRuntime hooks          |
 //!    |---------------- HooksDone ------------->|  createContainer hooks, pivot_root, devices,
@@ -57,6 +59,9 @@ pub enum Msg {
         path: std::path::PathBuf,
         recursive: bool,
     },
+    /// init -> parent: id-map `mounts[mount]`, whose detached tree is attached with
+    /// SCM_RIGHTS (idmap.rs). The parent answers with the same message, or with `Error`.
+    Idmap { mount: usize },
     /// init (or exec'd process) -> parent: the seccomp user-notification fd, attached with
     /// SCM_RIGHTS, for the parent to hand to the agent at `linux.seccomp.listenerPath`.
     SeccompListener,

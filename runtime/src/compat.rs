@@ -125,6 +125,37 @@ fn normalize_process(p: &mut Value, warn: bool) -> bool {
     changed
 }
 
+/// runtime-spec 1.3.0 replaced `intelRdt.enableCMT`/`enableMBM` with `enableMonitoring`;
+/// the decoder knows the old names only misspelt (`enableCmt`), so either one set turns
+/// into `enableMonitoring` here, before decoding. True if the tree changed.
+pub fn intel_rdt_monitoring(rdt: &mut serde_json::Value) -> bool {
+    let old = ["enableCMT", "enableMBM"]
+        .iter()
+        .any(|k| rdt.get(*k).and_then(|v| v.as_bool()) == Some(true));
+    match rdt.as_object_mut() {
+        Some(o) if old && !o.contains_key("enableMonitoring") => {
+            o.insert("enableMonitoring".into(), serde_json::Value::Bool(true));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// runtime-spec 1.3.0: `pids.limit` unset means "leave pids.max alone", 0 is a real limit
+/// and a negative one is "max". The decoder reads an unset limit as 0, so a `pids` object
+/// without `limit` is dropped from `resources` here, before decoding. True if it was.
+pub fn drop_pids_without_limit(resources: &mut serde_json::Value) -> bool {
+    let unset = resources
+        .get("pids")
+        .is_some_and(|p| p.is_object() && p.get("limit").is_none_or(|l| l.is_null()));
+    if unset {
+        if let Some(o) = resources.as_object_mut() {
+            o.remove("pids");
+        }
+    }
+    unset
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -152,7 +152,12 @@ pub fn start(g: &RuntimeOptions, id: &str) -> Result<i32> {
     }
     if hooks.poststart().is_some() {
         let s = state_for_hooks(id, "running", st.pid, &st.bundle, &config);
-        hooks::run_warn("poststart", hooks.poststart().as_ref(), &s);
+        // runtime-spec 1.3.0: a failing poststart hook is an error and stops the container
+        // (runc kills it too); `delete` then runs the poststop hooks.
+        if let Err(e) = hooks::run("poststart", hooks.poststart().as_ref(), &s) {
+            let _ = kill_and_wait(&st);
+            return Err(e);
+        }
     }
     Ok(0)
 }
@@ -316,10 +321,21 @@ pub fn delete(g: &RuntimeOptions, id: &str, force: bool) -> Result<i32> {
         }
         Err(e) => return Err(e),
     };
+    // linux.netDevices go back to the host while the container's network namespace lives
+    // (a dead init's pid may be another process's by now: only a joined path then).
+    let netdevs = |pid| {
+        if let Ok(c) = dir.load_config() {
+            crate::netdev::return_to_host(&c, pid);
+        }
+    };
     match status {
-        Status::Stopped => {}
-        Status::Created => kill_and_wait(&st)?,
+        Status::Stopped => netdevs(0),
+        Status::Created => {
+            netdevs(st.pid);
+            kill_and_wait(&st)?
+        }
         Status::Running | Status::Paused if force => {
+            netdevs(st.pid);
             if status == Status::Paused {
                 if let Some(m) = st.cgroup.as_ref().map(cgroups::load_manager).transpose()? {
                     let _ = m.set_frozen(false);
@@ -371,6 +387,7 @@ fn destroy(dir: ContainerDir, st: &Persisted) -> Result<()> {
     let config = dir.load_config().ok();
     dir.remove()?;
     if let Some(c) = config {
+        crate::intelrdt::leave(&st.id, &c);
         if let Some(h) = c.hooks().as_ref().and_then(|h| h.poststop().as_ref()) {
             let s = state_for_hooks(&st.id, "stopped", 0, &st.bundle, &c);
             hooks::run_warn("poststop", Some(h), &s);

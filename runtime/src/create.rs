@@ -103,6 +103,7 @@ pub(crate) fn create_inner(
         cgroup: None,
         pid: None,
     };
+    let pidfd_sock = crate::tty::pidfd_socket(o.pidfd_socket.as_deref())?;
     let fifo = make_state_dir(g, &o.id, &mut guard)?;
     ph.end("state dir");
     make_cgroup(g, &o.id, &bundle, &mut guard)?;
@@ -112,6 +113,13 @@ pub(crate) fn create_inner(
     guard.pid = Some(pid);
     ph.end("clone");
     attach(pid, &bundle, &mut guard, &placement)?;
+    crate::intelrdt::join(&o.id, &bundle.spec, pid)?;
+    crate::netdev::move_in(&bundle.spec, pid)?;
+    let mut moved = crate::netdev::MovedGuard {
+        spec: &bundle.spec,
+        pid,
+        armed: true,
+    };
     ph.end("cgroup attach, id maps");
     drive_init(&o.id, &bundle, pid, &chan, &placement, &mut ph)
         .map_err(|e| explain_oom(e, &bundle.spec, guard.cgroup().ok()))?;
@@ -119,8 +127,10 @@ pub(crate) fn create_inner(
     let master = relay_end
         .map(|r| crate::tty::recv_fd(r.as_fd()))
         .transpose()?;
+    crate::tty::send_pidfd(pidfd_sock.as_ref(), pid)?;
     save_state(g, o, &bundle, pid, &guard)?;
     // Success: the container exists now; nothing to undo.
+    moved.armed = false;
     guard.pid = None;
     guard.cgroup = None;
     guard.dir = None;
@@ -430,6 +440,15 @@ fn drive_init(
             Some(Msg::BindSource { path, recursive }) => {
                 match crate::binds::clone_source_for(pid, &path, recursive) {
                     Ok(tree) => chan.send_fd(&Msg::BindSource { path, recursive }, tree.as_fd())?,
+                    Err(e) => chan.send(&Msg::Error(e.to_string()))?,
+                }
+            }
+            Some(Msg::Idmap { mount }) => {
+                let r = fd
+                    .ok_or_else(|| Error::container("id-mapped mount: no fd"))
+                    .and_then(|t| crate::idmap::apply(&bundle.spec, pid, mount, t.as_fd()));
+                match r {
+                    Ok(()) => chan.send(&Msg::Idmap { mount })?,
                     Err(e) => chan.send(&Msg::Error(e.to_string()))?,
                 }
             }

@@ -81,12 +81,18 @@ fn file_kind(m: &fs::Metadata) -> &'static str {
 
 /// Decodes config.json text (`cfg` names it in errors).
 pub fn decode(raw: &[u8], cfg: &Path) -> Result<Spec> {
-    let tree: Value = serde_json::from_slice(raw)
+    let mut tree: Value = serde_json::from_slice(raw)
         .map_err(|e| Error::config(cfg.display().to_string(), format!("invalid JSON: {e}")))?;
+    let pids_unset = tree
+        .pointer_mut("/linux/resources")
+        .is_some_and(crate::compat::drop_pids_without_limit);
+    let rdt_renamed = tree
+        .pointer_mut("/linux/intelRdt")
+        .is_some_and(crate::compat::intel_rdt_monitoring);
     // Unknown capability names are skipped with a warning naming set and index (runtime-spec
     // 1.2, runc); a name without its prefix ("KILL") counts as unknown in every set, not as
     // CAP_KILL in the sets where the decoder would take it.
-    let decoded = if crate::compat::has_unprefixed_capability(&tree) {
+    let decoded = if pids_unset || rdt_renamed || crate::compat::has_unprefixed_capability(&tree) {
         crate::compat::spec_from_value(tree.clone(), true)
     } else {
         crate::compat::spec_from_slice(raw, true)

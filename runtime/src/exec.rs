@@ -86,6 +86,7 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
     let cg = st.cgroup.as_ref().map(cgroups::load_manager).transpose()?;
 
     let pidfd = sys::pidfd_open(st.pid).map_err(|_| Error::container("container not running"))?;
+    let pidfd_sock = tty::pidfd_socket(o.pidfd_socket.as_deref())?;
     if !state::process_alive(st.pid, st.pid_start) {
         return Err(Error::container("container not running"));
     }
@@ -312,6 +313,7 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
         .map(|r| tty::recv_fd(r.as_fd()))
         .transpose()
         .map_err(fail)?;
+    tty::send_pidfd(pidfd_sock.as_ref(), pid).map_err(fail)?;
     if let Some(pf) = &o.pid_file {
         state::write_atomic(pf, pid.to_string().as_bytes()).map_err(|e| {
             fail(Error::container(format!(

@@ -46,8 +46,8 @@ pub fn run_in(
 }
 
 /// Runs every hook of `hooks` even when some fail, logging each failure as a warning: what
-/// the spec asks of poststart and poststop hooks ("the remaining hooks and lifecycle continue
-/// as if the hook had succeeded").
+/// the spec asks of poststop hooks ("the remaining hooks and lifecycle continue as if the
+/// hook had succeeded"). Since runtime-spec 1.3.0 a poststart failure is an error instead.
 pub fn run_warn(kind: &str, hooks: Option<&Vec<Hook>>, state: &serde_json::Value) {
     let Some(hooks) = hooks else { return };
     let input = state.to_string();

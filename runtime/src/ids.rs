@@ -60,7 +60,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
 
 /// One id mapping: a non-empty range that, on both sides, ends below 4294967295 (the
 /// kernel's "no id"; a range reaching it or wrapping past it is not a mapping).
-fn mapping(field: &str, m: &LinuxIdMapping) -> Result<()> {
+pub(crate) fn mapping(field: &str, m: &LinuxIdMapping) -> Result<()> {
     if m.size() == 0 {
         return Err(Error::config(format!("{field}.size"), "must be at least 1"));
     }

@@ -169,7 +169,7 @@ fn own_mount_ns(
     rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
     ph.mark("namespaces");
     let mounts = a.bundle.spec.mounts().as_deref().unwrap_or(&[]);
-    rfs.mount_all(mounts, userns, userns.then_some(&a.chan))?;
+    rfs.mount_all(mounts, userns, &a.chan)?;
     ph.mark("mounts");
     run_create_hooks(a)?;
     ph.mark("hooks");
@@ -296,6 +296,7 @@ fn prepare_process(
     if a.bundle.namespaces.creates(T::Network) {
         loopback_up()?;
     }
+    crate::netdev::set_up(spec)?;
     for (k, v) in linux.sysctl().iter().flatten() {
         write_proc(
             procfs.as_fd(),
@@ -313,6 +314,9 @@ fn prepare_process(
     drop(procfs);
     if let Some(pers) = linux.personality() {
         process::set_personality(pers)?;
+    }
+    if let Some(m) = linux.memory_policy() {
+        crate::mempolicy::apply(m)?;
     }
     if !a.no_new_keyring {
         match sys::join_session_keyring(&format!("_ses.{}", a.id)) {

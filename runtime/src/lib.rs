@@ -15,8 +15,8 @@
 //!   `ps` ([`update`] turns `update`'s request into resources).
 //! - [`channel`]: the sync protocol between `create` and the container's init (docs/handoff.md).
 //! - [`init`]: what the container's init does between clone and `execve`.
-//! - [`namespaces`], [`rootfs`] (with [`binds`], [`masks`], [`no_pivot`]), [`mountopts`],
-//!   [`devices`], [`process`], [`sched`], [`hooks`], [`tty`]: the pieces of container setup
+//! - [`namespaces`], [`rootfs`] (with [`binds`], [`idmap`], [`masks`], [`no_pivot`]), [`mountopts`],
+//!   [`devices`], [`process`], [`sched`], [`mempolicy`], [`intelrdt`], [`netdev`], [`hooks`], [`tty`]: the pieces of container setup
 //!   ([`ids`]: uid/gid ranges); [`lsm`]: AppArmor/SELinux labels;
 //!   [`seccomp_notify`]: handing a `SCMP_ACT_NOTIFY` listener to its agent.
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
@@ -49,14 +49,18 @@ pub mod exec;
 pub mod fds;
 pub mod features;
 pub mod hooks;
+pub mod idmap;
 pub mod ids;
 pub mod init;
+pub mod intelrdt;
 pub mod jsonpath;
 pub mod logging;
 pub mod lsm;
 pub mod masks;
+pub mod mempolicy;
 pub mod mountopts;
 pub mod namespaces;
+pub mod netdev;
 pub mod no_pivot;
 pub mod options;
 pub mod placement;
@@ -71,4 +75,4 @@ pub mod tty;
 pub mod update;
 
 /// The runtime-spec version hull implements.
-pub const OCI_VERSION: &str = "1.2.0";
+pub const OCI_VERSION: &str = "1.3.0";

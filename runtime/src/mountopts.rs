@@ -20,8 +20,10 @@ pub struct MountOptions {
     pub data: String,
     /// runc's `tmpcopyup` extension: copy the lower directory's content into a new tmpfs.
     pub tmpcopyup: bool,
-    /// `idmap`/`ridmap` were requested.
+    /// `idmap` was requested (the mount alone is id-mapped).
     pub idmap: bool,
+    /// `ridmap` was requested (the whole tree of an rbind is id-mapped).
+    pub ridmap: bool,
 }
 
 const MS_RDONLY: u64 = libc::MS_RDONLY;
@@ -128,7 +130,7 @@ pub fn known_words() -> Vec<&'static str> {
     let mut v: Vec<&str> = FLAGS.iter().map(|f| f.0).collect();
     v.extend(PROPAGATION.iter().map(|p| p.0));
     v.extend(RECURSIVE.iter().map(|r| r.0));
-    v.extend(["tmpcopyup"]);
+    v.extend(["tmpcopyup", "idmap", "ridmap"]);
     v.sort_unstable();
     v
 }
@@ -163,8 +165,10 @@ impl MountOptions {
                 }
             } else if opt == "tmpcopyup" {
                 o.tmpcopyup = true;
-            } else if opt == "idmap" || opt == "ridmap" {
+            } else if opt == "idmap" {
                 o.idmap = true;
+            } else if opt == "ridmap" {
+                o.ridmap = true;
             } else {
                 data.push(opt);
             }

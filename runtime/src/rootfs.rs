@@ -198,24 +198,22 @@ fn cwd() -> BorrowedFd<'static> {
 }
 
 impl Rootfs {
-    /// Step 2: every `mounts[]` entry, in order.
-    /// With `chan` (a user namespace) bind sources are cloned by the parent (binds.rs).
-    pub fn mount_all(
-        &mut self,
-        mounts: &[Mount],
-        userns: bool,
-        chan: Option<&Channel>,
-    ) -> Result<()> {
+    /// Step 2: every `mounts[]` entry, in order. In a user namespace bind sources are
+    /// cloned by the parent (binds.rs); id-mapped mounts are mapped by it (idmap.rs).
+    pub fn mount_all(&mut self, mounts: &[Mount], userns: bool, chan: &Channel) -> Result<()> {
         for (i, m) in mounts.iter().enumerate() {
             let at = || format!("mounts[{i}] {}", m.destination().display());
-            self.mount_one(m, userns, chan).map_err(|e| match e {
-                Error::Sys { what, source } => Error::Sys {
-                    what: format!("{}: {what}", at()),
-                    source,
-                },
-                Error::Container(msg) => Error::Container(format!("{}: {msg}", at())),
-                other => other,
-            })?;
+            let idmap = crate::idmap::requested(m).map(|rec| (i, rec, chan));
+            let chan = userns.then_some(chan);
+            self.mount_one(m, userns, chan, idmap)
+                .map_err(|e| match e {
+                    Error::Sys { what, source } => Error::Sys {
+                        what: format!("{}: {what}", at()),
+                        source,
+                    },
+                    Error::Container(msg) => Error::Container(format!("{}: {msg}", at())),
+                    other => other,
+                })?;
             // A mount may have landed on the rootfs itself (destination `/`, or a link to
             // it): later mounts, and pivot_root, go onto the topmost one, as in runc, which
             // walks the rootfs path for each mount. The path is the host's, and nothing of
@@ -227,7 +225,13 @@ impl Rootfs {
         Ok(())
     }
 
-    fn mount_one(&mut self, m: &Mount, userns: bool, chan: Option<&Channel>) -> Result<()> {
+    fn mount_one(
+        &mut self,
+        m: &Mount,
+        userns: bool,
+        chan: Option<&Channel>,
+        idmap: Option<crate::idmap::Request<'_>>,
+    ) -> Result<()> {
         let mut opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
         let ty = m.typ().as_deref().unwrap_or("");
         let dest = m.destination();
@@ -242,7 +246,7 @@ impl Rootfs {
                     format!("missing for bind mount {}", dest.display()),
                 )
             })?;
-            return self.bind(src, dest, &opts, chan);
+            return self.bind(src, dest, &opts, chan, idmap);
         }
         if ty == "cgroup" || ty == "cgroup2" {
             let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
@@ -311,10 +315,13 @@ impl Rootfs {
                     words.push("rro");
                 }
                 let o = MountOptions::parse(&words);
-                return self.bind(Path::new("/sys"), dest, &o, chan);
+                return self.bind(Path::new("/sys"), dest, &o, chan, None);
             }
             Err(e) if opts.data.is_empty() => return Err(e).ctx(|| format!("mount {ty} {source}")),
             Err(e) => return Err(e).ctx(|| format!("mount {ty} {source} (data {:?})", opts.data)),
+        }
+        if let Some(req) = idmap {
+            crate::idmap::replace_mount(self.root.as_fd(), dest, fd.as_fd(), req)?;
         }
         if opts.fs_flags() & libc::MS_REMOUNT != 0 {
             return Ok(());

@@ -79,6 +79,17 @@ fn absolute_mount_destinations(spec: &mut Spec) {
     }
 }
 
+/// The host-independent checks of `load`, for `hull features`' cross-check.
+#[cfg(test)]
+pub(crate) fn validate_for_features(spec: &Spec) -> Result<()> {
+    validate(spec)?;
+    let ns = Namespaces::from_spec(spec)?;
+    if !ns.has(LinuxNamespaceType::Mount) {
+        crate::namespaces::validate_without_mount_ns(spec)?;
+    }
+    Ok(())
+}
+
 fn validate(spec: &Spec) -> Result<()> {
     let v = spec.version();
     let major = v.split('.').next().unwrap_or("");
@@ -134,6 +145,11 @@ fn validate(spec: &Spec) -> Result<()> {
     if let Some(caps) = process.capabilities() {
         let _ = caps; // names are checked by the deserializer: unknown names fail to parse
     }
+    let userns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|v| v.iter().any(|n| n.typ() == LinuxNamespaceType::User));
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if !m.destination().is_absolute() {
             return Err(Error::config(
@@ -141,20 +157,9 @@ fn validate(spec: &Spec) -> Result<()> {
                 format!("{} is not an absolute path", m.destination().display()),
             ));
         }
-        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-            return Err(Error::config(
-                format!("mounts[{i}].uidMappings"),
-                "id-mapped mounts are not supported by hull yet",
-            ));
-        }
+        crate::idmap::validate(i, m, userns)?;
         let ty = m.typ().as_deref().unwrap_or("");
         let opts = crate::mountopts::MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
-        if opts.idmap {
-            return Err(Error::config(
-                format!("mounts[{i}].options"),
-                "idmap is not supported by hull yet",
-            ));
-        }
         if !opts.is_bind() && ty != "bind" && ty.is_empty() {
             return Err(Error::config(
                 format!("mounts[{i}].type"),
@@ -205,20 +210,11 @@ fn validate(spec: &Spec) -> Result<()> {
                 ));
             }
         }
-        if linux.intel_rdt().is_some() {
-            return Err(Error::config("linux.intelRdt", "not supported by hull"));
+        if let Some(rdt) = linux.intel_rdt() {
+            crate::intelrdt::validate(rdt, crate::intelrdt::find_resctrl().as_deref())?;
         }
-        if linux.memory_policy().is_some() {
-            return Err(Error::config(
-                "linux.memoryPolicy",
-                "not supported by hull yet",
-            ));
-        }
-        if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-            return Err(Error::config(
-                "linux.netDevices",
-                "not supported by hull yet",
-            ));
+        if let Some(p) = linux.memory_policy() {
+            crate::mempolicy::plan(p)?;
         }
         if let Some(p) = linux.personality() {
             let _ = crate::process::personality_value(p)?;
@@ -258,6 +254,7 @@ fn validate_namespaced(spec: &Spec, ns: &Namespaces) -> Result<()> {
             "the joined UTS namespace is the host's: setting it would rename the host",
         ));
     }
+    crate::netdev::validate(spec, ns, joins_hosts(ns, T::Network)?)?;
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
@@ -376,6 +373,9 @@ fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
         Some(LinuxNamespaceType::Network)
     } else if key == "kernel.hostname" || key == "kernel.domainname" {
         Some(LinuxNamespaceType::Uts)
+    } else if key.starts_with("user.") {
+        // The ucount limits (user.max_*) belong to the user namespace (runc 1.4 too).
+        Some(LinuxNamespaceType::User)
     } else {
         None
     }

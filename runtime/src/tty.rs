@@ -203,6 +203,29 @@ pub fn send_fd(sock: BorrowedFd<'_>, name: &str, fd: BorrowedFd<'_>) -> Result<(
     Ok(())
 }
 
+/// `--pidfd-socket` (runc 1.2): connects to the socket up front, so a bad path fails before
+/// anything is made.
+pub fn pidfd_socket(path: Option<&std::path::Path>) -> Result<Option<UnixStream>> {
+    path.map(|p| UnixStream::connect(p).ctx(|| format!("connect pidfd socket {}", p.display())))
+        .transpose()
+}
+
+/// Sends a pidfd of `pid` over the `--pidfd-socket` connection, as runc does.
+pub fn send_pidfd(sock: Option<&UnixStream>, pid: i32) -> Result<()> {
+    let Some(sock) = sock else { return Ok(()) };
+    let pidfd = sys::pidfd_open(pid).ctx(|| format!("pidfd_open {pid}"))?;
+    let fds = [pidfd.as_raw_fd()];
+    sendmsg::<()>(
+        sock.as_raw_fd(),
+        &[IoSlice::new(b"pidfd")],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .ctx(|| "send pidfd over the pidfd socket")?;
+    Ok(())
+}
+
 /// Receives one fd sent with [`send_fd`].
 pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd> {
     let mut buf = [0u8; 4096];

@@ -26,11 +26,6 @@ pub fn requested(
     o: &UpdateOptions,
     stdin: impl FnOnce() -> std::io::Result<String>,
 ) -> Result<LinuxResources> {
-    if o.l3_cache_schema.is_some() || o.mem_bw_schema.is_some() {
-        return Err(Error::container(
-            "--l3-cache-schema/--mem-bw-schema: Intel RDT is not supported by hull",
-        ));
-    }
     if let Some(src) = &o.resources {
         let text = if src == "-" {
             stdin().map_err(|e| Error::container(format!("--resources -: read stdin: {e}")))?
@@ -38,6 +33,9 @@ pub fn requested(
             std::fs::read_to_string(src)
                 .map_err(|e| Error::container(format!("--resources {src}: {e}")))?
         };
+        let mut v: Value = serde_json::from_slice(text.as_bytes()).unwrap_or(Value::Null);
+        crate::compat::drop_pids_without_limit(&mut v);
+        let text = if v.is_null() { text } else { v.to_string() };
         return serde_json::from_slice(text.as_bytes()).map_err(|e| {
             let raw = format!(r#"{{"linux":{{"resources":{text}}}}}"#);
             crate::cgroups::validate::explain_json(raw.as_bytes())

@@ -749,3 +749,42 @@ impl Drop for HostMount {
             .status();
     }
 }
+
+/// Receives one SCM_RIGHTS fd and the message's payload.
+pub fn recv_fd(
+    sock: std::os::fd::BorrowedFd<'_>,
+) -> std::io::Result<(String, std::os::fd::OwnedFd)> {
+    let mut buf = [0u8; 4096];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // Room for one cmsghdr carrying one int, 8-aligned.
+    let mut space = [0u64; 8];
+    use std::os::fd::FromRawFd;
+    // SAFETY: msghdr is plain data; every pointer in it refers to a live local buffer of the
+    // given length, and the kernel writes at most those lengths.
+    let (n, fd) = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = space.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&space);
+        let n = libc::recvmsg(
+            std::os::fd::AsRawFd::as_raw_fd(&sock),
+            &mut msg,
+            libc::MSG_CMSG_CLOEXEC,
+        );
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS
+        {
+            return Err(std::io::Error::other("no SCM_RIGHTS message"));
+        }
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::c_int);
+        (n as usize, std::os::fd::OwnedFd::from_raw_fd(fd))
+    };
+    Ok((String::from_utf8_lossy(&buf[..n]).into_owned(), fd))
+}

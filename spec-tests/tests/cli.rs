@@ -277,7 +277,7 @@ fn features_document() {
     let o = hull(&["features"]);
     let f: Value = serde_json::from_str(&o.ok().stdout).expect("features JSON");
     assert_eq!(f["ociVersionMin"], "1.0.0");
-    assert_eq!(f["ociVersionMax"], "1.2.0");
+    assert_eq!(f["ociVersionMax"], "1.3.0");
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .unwrap_or_else(|| panic!("not an array: {v}"))
@@ -330,7 +330,7 @@ fn features_document() {
         assert!(f["linux"][k]["enabled"].is_boolean(), "linux.{k}.enabled");
     }
     assert_eq!(
-        f["annotations"]["org.opencontainers.runtime-spec.features.version"], "1.2.0",
+        f["annotations"]["org.opencontainers.runtime-spec.features.version"], "1.3.0",
         "{}",
         f["annotations"]
     );
@@ -346,6 +346,43 @@ fn features_document() {
         "options": ["nosuid", "nodev", "noexec", "nosymfollow", "ro", "rprivate"]}));
     c.args(&["true"]);
     c.run().ok();
+
+    // runtime-spec 1.3.0 extensions it implements, and what create accepts of them: an
+    // id-mapped bind, every memory policy mode listed; the systemd driver exists (rootless
+    // does not); the annotation hull acts on is declared potentially unsafe.
+    assert_eq!(f["linux"]["mountExtensions"]["idmap"]["enabled"], true);
+    for w in ["idmap", "ridmap", "rro", "tmpcopyup"] {
+        assert!(opts.contains(&w.to_string()), "mountOptions lacks {w}");
+    }
+    assert_eq!(cg["systemd"], true);
+    assert_eq!(cg["systemdUser"], false);
+    assert_eq!(f["linux"]["netDevices"]["enabled"], true);
+    assert_eq!(
+        strings(&f["potentiallyUnsafeConfigAnnotations"]),
+        ["org.systemd.property."]
+    );
+    let mut c = Container::new("clifeaturesidmap");
+    std::fs::create_dir_all(c.bundle.join("src")).expect("mkdir");
+    c.config["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .push(json!({
+        "destination": "/mnt", "source": "src", "options": ["rbind", "ridmap", "rro"],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 10}],
+        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 10}]}));
+    c.args(&["true"]);
+    c.run().ok();
+    for m in strings(&f["linux"]["memoryPolicy"]["modes"]) {
+        let mut c = Container::new("clifeaturesmpol");
+        c.config["linux"]["memoryPolicy"] = if m == "MPOL_DEFAULT" || m == "MPOL_LOCAL" {
+            json!({"mode": m})
+        } else {
+            json!({"mode": m, "nodes": "0"})
+        };
+        c.args(&["true"]);
+        let o = c.run();
+        assert_eq!(o.code, 0, "memoryPolicy mode {m}: {o:?}");
+    }
 }
 
 #[test]

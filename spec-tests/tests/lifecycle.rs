@@ -51,7 +51,7 @@ fn state_json_has_runc_fields() {
     c.config["annotations"] = serde_json::json!({"org.example.k": "v"});
     c.create().ok();
     let st = c.state();
-    assert_eq!(st["ociVersion"], "1.2.0");
+    assert_eq!(st["ociVersion"], "1.3.0");
     assert_eq!(st["id"], c.id.as_str());
     assert_eq!(st["status"], "created");
     assert_eq!(
@@ -212,7 +212,7 @@ fn list_formats() {
 fn version_spec_features() {
     let c = Container::new("version");
     let v = c.hull(&["--version"]);
-    assert!(v.ok().stdout.contains("spec: 1.2.0"), "{}", v.stdout);
+    assert!(v.ok().stdout.contains("spec: 1.3.0"), "{}", v.stdout);
     // runc's layout, which dockerd parses for `docker info`: "<name> version <v>", "commit:".
     let mut lines = v.stdout.lines();
     assert!(
@@ -233,7 +233,7 @@ fn version_spec_features() {
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("config.json")).expect("config"))
             .expect("json");
-    assert_eq!(s["ociVersion"], "1.2.0");
+    assert_eq!(s["ociVersion"], "1.3.0");
     let mut cmd = c.hull_cmd();
     cmd.arg("spec").current_dir(&d);
     spec_tests::run_cmd(cmd, None).fails().stderr_has("exists");

@@ -403,7 +403,7 @@ fn notify_sends_the_listener_and_state_to_the_agent() {
         assert_eq!(st["notifiedSyscall"], 83);
         assert_eq!(st["fds"], json!(["seccompFd"]));
         assert_eq!(st["metadata"], "hull-test-metadata");
-        assert_eq!(st["ociVersion"], "1.2.0");
+        assert_eq!(st["ociVersion"], "1.3.0");
         assert!(st["pid"].as_i64().unwrap_or(0) > 0);
         assert_eq!(st["state"]["id"], c.id.as_str());
         assert_eq!(st["state"]["status"], "creating");

@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use spec_tests::{wait_child, Container};
+use spec_tests::{recv_fd, wait_child, Container};
 
 /// How long any expected output may take to appear before the test fails.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -54,38 +54,6 @@ impl ConsoleSocket {
             .expect("receiver thread")
             .expect("receive the pty master")
     }
-}
-
-/// Receives one SCM_RIGHTS fd and the message's payload.
-fn recv_fd(sock: BorrowedFd<'_>) -> std::io::Result<(String, OwnedFd)> {
-    let mut buf = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // Room for one cmsghdr carrying one int, 8-aligned.
-    let mut space = [0u64; 8];
-    // SAFETY: msghdr is plain data; every pointer in it refers to a live local buffer of the
-    // given length, and the kernel writes at most those lengths.
-    let (n, fd) = unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = space.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&space);
-        let n = libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
-        if n < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS
-        {
-            return Err(std::io::Error::other("no SCM_RIGHTS message"));
-        }
-        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::c_int);
-        (n as usize, OwnedFd::from_raw_fd(fd))
-    };
-    Ok((String::from_utf8_lossy(&buf[..n]).into_owned(), fd))
 }
 
 /// Reads from `fd` until what was read contains `want`; returns everything read.

@@ -281,6 +281,38 @@ pub fn mount_setattr(
     .map(drop)
 }
 
+/// `MOUNT_ATTR_IDMAP`.
+pub const MOUNT_ATTR_IDMAP: u64 = 0x100000;
+
+/// mount_setattr(2) with `MOUNT_ATTR_IDMAP`: the detached mount at `fd` (its tree with
+/// `AT_RECURSIVE`) shows owners through the mappings of the user namespace `userns`.
+pub fn mount_setattr_idmap(
+    fd: BorrowedFd<'_>,
+    flags: u32,
+    userns: BorrowedFd<'_>,
+) -> io::Result<()> {
+    let a = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    let empty = c"";
+    let flags = flags | libc::AT_EMPTY_PATH as u32;
+    // SAFETY: `a` is a valid mount_attr of the size given; both fds are borrowed for the call.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            flags,
+            &a as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
+
 /// mount(2). `target` is usually [`fd_path`] of a target resolved inside the rootfs.
 pub fn mount(
     source: Option<&str>,
@@ -497,6 +529,16 @@ pub fn fsmount(fstype: &str, options: &[&str], attrs: u64) -> io::Result<OwnedFd
     Ok(unsafe { OwnedFd::from_raw_fd(m as RawFd) })
 }
 
+/// The index of interface `name` in the calling thread's network namespace.
+pub fn if_nametoindex(name: &str) -> io::Result<u32> {
+    let c = cstr(name)?;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+        0 => Err(io::Error::last_os_error()),
+        i => Ok(i),
+    }
+}
+
 /// Sets `IFF_UP` on interface `name` (SIOCGIFFLAGS + SIOCSIFFLAGS on any socket).
 pub fn set_link_up(sock: BorrowedFd<'_>, name: &str) -> io::Result<()> {
     // SAFETY: ifreq is plain data; zeroed is a valid value.
@@ -625,6 +667,20 @@ pub fn ioprio_set_self(value: i32) -> io::Result<()> {
     const IOPRIO_WHO_PROCESS: libc::c_long = 1;
     // SAFETY: integer arguments only.
     cvt(unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) }).map(drop)
+}
+
+/// set_mempolicy(2) on the calling thread: `mode` with its `MPOL_F_*` flags, and the node
+/// mask as 64-bit words (empty: no nodes).
+pub fn set_mempolicy(mode: i32, mask: &[u64]) -> io::Result<()> {
+    let (ptr, maxnode) = if mask.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        // The kernel reads maxnode - 1 bits; one more than we hold is what it expects.
+        (mask.as_ptr(), mask.len() as u64 * 64 + 1)
+    };
+    // SAFETY: `mask` outlives the call and holds at least maxnode - 1 bits for the kernel
+    // to read; a null mask comes with maxnode 0.
+    cvt(unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) }).map(drop)
 }
 
 /// sched_setattr(2) on the calling process.

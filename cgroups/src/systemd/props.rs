@@ -69,10 +69,8 @@ pub fn resources(r: &LinuxResources, v2: bool) -> Result<Vec<Property>> {
         }
     }
     if let Some(p) = r.pids() {
-        let l = p.limit();
-        if l > 0 || l == -1 {
-            out.push(prop("TasksMax", limit(l)));
-        }
+        // runtime-spec 1.3.0: 0 is a limit, negative is max (unset never gets here).
+        out.push(prop("TasksMax", limit(p.limit())));
     }
     if let Some(w) = r.block_io().as_ref().and_then(|b| b.weight()) {
         if w != 0 {

@@ -16,6 +16,8 @@
 //! - `swap TARGET STOP PATH...`: CVE-2021-30465's racer: makes each PATH a directory with a
 //!   sibling `PATH~` symlink to `TARGET/<PATH's name>` and keeps exchanging the two
 //!   (renameat2 RENAME_EXCHANGE) until STOP exists; prints `swaps=N`.
+//! - `mempolicy`: get_mempolicy(2) of this process: `mode=N flags=0xF nodes=0xMASK` (the
+//!   first 64 nodes).
 
 use std::ffi::CString;
 use std::io::Error;
@@ -273,6 +275,32 @@ fn swap(target: &str, stop: &str, paths: &[String]) -> Result<String, String> {
     Ok(format!("swaps={n}"))
 }
 
+fn mempolicy() -> Result<String, String> {
+    let mut mode: i32 = 0;
+    let mut mask = [0u64; 16];
+    // SAFETY: `mode` and `mask` are valid for writes; maxnode is the mask's size in bits.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_get_mempolicy,
+            &mut mode as *mut i32,
+            mask.as_mut_ptr(),
+            (mask.len() * 64) as u64,
+            0u64,
+            0u64,
+        )
+    };
+    if r < 0 {
+        return Err(format!("get_mempolicy: errno={}", errno()));
+    }
+    const FLAGS: i32 = 0x7 << 13;
+    Ok(format!(
+        "mode={} flags={:#x} nodes={:#x}",
+        mode & !FLAGS,
+        mode & FLAGS,
+        mask[0]
+    ))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let r = match args.first().map(String::as_str) {
@@ -280,11 +308,15 @@ fn main() -> ExitCode {
         Some("fds") => fds(),
         Some("rlimits") => Ok(rlimits()),
         Some("ids") => Ok(ids()),
+        Some("mempolicy") => mempolicy(),
         Some("open") if args.len() == 2 => open_path(&args[1], None),
         Some("write") if args.len() == 3 => open_path(&args[1], Some(&args[2])),
         Some("exe-attack") if args.len() == 3 => exe_attack(&args[1], &args[2]),
         Some("swap") if args.len() >= 4 => swap(&args[1], &args[2], &args[3..]),
-        _ => Err("usage: checker syscall|fds|rlimits|ids|open|write|exe-attack|swap ...".into()),
+        _ => Err(
+            "usage: checker syscall|fds|rlimits|ids|mempolicy|open|write|exe-attack|swap ..."
+                .into(),
+        ),
     };
     match r {
         Ok(s) => {
