@@ -6,7 +6,8 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # What the suite needs: busybox for test rootfs, the peers for comparison, tools the tests drive.
-pkgs=(busybox-static file iproute2 procps psmisc util-linux time strace tmux python3 linux-libc-dev)
+pkgs=(busybox-static file iproute2 procps psmisc util-linux time strace tmux python3 linux-libc-dev
+      stress-ng)
 if [ "${HULL_DEPS:-all}" != min ]; then
   # Peers and benchmark, engines, and the cgroup v2 guest (a kernel in /boot for QEMU only).
   pkgs+=(runc crun hyperfine docker.io containerd podman iptables python3-grpcio

@@ -64,6 +64,40 @@ pub struct CgroupState {
     pub systemd_user: bool,
 }
 
+impl CgroupState {
+    /// This state with `created` listing the directories of its path that do not exist yet:
+    /// what creating it is about to make. `create` records that before making them, so a
+    /// `create` killed half-way leaves no directory its `delete` does not know of. Only
+    /// components of the path are listed, never a parent above it, and never one that
+    /// exists (removing a listed directory that was never made is a no-op).
+    pub fn planned(&self) -> CgroupState {
+        let depth = Path::new(&self.path)
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .count();
+        let mut created: Vec<String> = Vec::new();
+        for d in self.dirs.values() {
+            let mut missing: Vec<&Path> = Path::new(d)
+                .ancestors()
+                .take(depth)
+                .filter(|p| !p.exists())
+                .collect();
+            // Parents before children, as `created` is ordered.
+            missing.reverse();
+            for p in missing {
+                let p = p.display().to_string();
+                if !created.contains(&p) {
+                    created.push(p);
+                }
+            }
+        }
+        CgroupState {
+            created,
+            ..self.clone()
+        }
+    }
+}
+
 /// Resource statistics in the shape runc's `events --stats` prints them.
 pub type Stats = serde_json::Value;
 
@@ -226,5 +260,32 @@ pub fn load_manager(state: &CgroupState) -> Result<Box<dyn CgroupManager>> {
         m => Err(Error::msg(format!(
             "state: unknown cgroup mode {m:?} (container created by another hull version?)"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planned_lists_the_missing_components_parents_first() {
+        let base = std::env::temp_dir().join(format!("hull-planned-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("a")).expect("mkdir");
+        let d = |p: &str| base.join(p).display().to_string();
+        let st = CgroupState {
+            mode: "v1".into(),
+            path: "/a/b/c".into(),
+            dirs: [
+                ("cpu".to_string(), d("a/b/c")),
+                ("pids".to_string(), d("a/b/c")),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let planned = st.planned().created;
+        let _ = std::fs::remove_dir_all(&base);
+        // `a` exists (never listed, as nothing above the path's own components would be).
+        assert_eq!(planned, vec![d("a/b"), d("a/b/c")]);
     }
 }

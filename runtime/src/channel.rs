@@ -68,8 +68,16 @@ pub enum Msg {
     /// init -> parent, only under `--debug`, just before `Ready`: how long each of the
     /// init's setup phases took, `(name, µs)` (logging.rs `Phases`).
     Phases(Vec<(String, u64)>),
-    /// init -> parent: the container is created and waits for `start`.
+    /// init -> parent: the container is set up and will wait for `start`.
     Ready,
+    /// parent -> init, after `Ready`: state.json is saved, the container exists; stop
+    /// dying with the parent (until now a killed `create` takes the init with it).
+    Saved,
+    /// init -> parent: PR_SET_PDEATHSIG is cleared; `create` may exit.
+    Detached,
+    /// init -> parent, only with the test hook `HULL_TEST_KILL_AT=init: <phase>`
+    /// (logging.rs `test_kill_at`): SIGKILL yourself now.
+    TestKill,
     /// init -> parent: setup failed; the message names what and where.
     Error(String),
 }

@@ -314,6 +314,8 @@ fn wait_gone(pid: i32, start: u64, limit: Duration) -> bool {
 /// `hull delete`.
 pub fn delete(g: &RuntimeOptions, id: &str, force: bool) -> Result<i32> {
     let mut ph = Phases::start();
+    state::validate_id(id)?;
+    state::sweep_stale_claims(&g.root, id);
     let (dir, st, status) = match open_container(g, id) {
         Ok(x) => x,
         Err(Error::Container(m)) if force && m.starts_with("container does not exist") => {
@@ -329,6 +331,16 @@ pub fn delete(g: &RuntimeOptions, id: &str, force: bool) -> Result<i32> {
         }
     };
     match status {
+        // The intent of a `create` that died: its init dies with it (PR_SET_PDEATHSIG), but
+        // a stopped container's pid is only trusted with its start time, so make sure.
+        Status::Stopped if st.creating.is_some() && st.pid > 0 => {
+            netdevs(if state::process_alive(st.pid, st.pid_start) {
+                st.pid
+            } else {
+                0
+            });
+            kill_and_wait(&st)?
+        }
         Status::Stopped => netdevs(0),
         Status::Created => {
             netdevs(st.pid);

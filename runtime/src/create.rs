@@ -29,6 +29,14 @@ struct CreateGuard {
 }
 
 impl CreateGuard {
+    /// Saves the intent (or, at the end, the state) into the state dir.
+    fn save(&self, st: &Persisted) -> Result<()> {
+        self.dir
+            .as_ref()
+            .ok_or_else(|| Error::container("state dir missing"))?
+            .save(st)
+    }
+
     /// The cgroup made in phase `cgroup`.
     fn cgroup(&self) -> Result<&dyn CgroupManager> {
         self.cgroup
@@ -104,15 +112,22 @@ pub(crate) fn create_inner(
         pid: None,
     };
     let pidfd_sock = crate::tty::pidfd_socket(o.pidfd_socket.as_deref())?;
-    let fifo = make_state_dir(g, &o.id, &mut guard)?;
+    let mut intent = intent(g, o, &bundle)?;
+    let fifo = make_state_dir(g, &o.id, &bundle, &intent, &mut guard)?;
     ph.end("state dir");
-    make_cgroup(g, &o.id, &bundle, &mut guard)?;
+    make_cgroup(g, &o.id, &bundle, &mut intent, &mut guard)?;
     ph.end("cgroup");
     let placement = Placement::prepare(guard.cgroup()?, &init)?;
     let (pid, chan) = clone_init(o, &bundle, init, fifo, &guard, &placement)?;
     guard.pid = Some(pid);
+    record_init(pid, &mut intent, &guard)?;
     ph.end("clone");
     attach(pid, &bundle, &mut guard, &placement)?;
+    if intent.systemd_cgroup {
+        // The unit's cgroup is known now, and the directories made for it on v1.
+        intent.cgroup = Some(guard.cgroup()?.state());
+        guard.save(&intent)?;
+    }
     crate::intelrdt::join(&o.id, &bundle.spec, pid)?;
     crate::netdev::move_in(&bundle.spec, pid)?;
     let mut moved = crate::netdev::MovedGuard {
@@ -128,7 +143,7 @@ pub(crate) fn create_inner(
         .map(|r| crate::tty::recv_fd(r.as_fd()))
         .transpose()?;
     crate::tty::send_pidfd(pidfd_sock.as_ref(), pid)?;
-    save_state(g, o, &bundle, pid, &guard)?;
+    save_state(o, intent, &chan, &guard)?;
     // Success: the container exists now; nothing to undo.
     moved.armed = false;
     guard.pid = None;
@@ -136,6 +151,37 @@ pub(crate) fn create_inner(
     guard.dir = None;
     ph.end("save state");
     Ok((pid, master))
+}
+
+/// The state.json `create` starts from: its intent ([`Persisted::creating`]), completed
+/// as it goes and saved before each thing it makes, so that a `create` killed at any point
+/// leaves a container that `list` shows and `delete --force` removes entirely.
+fn intent(g: &RuntimeOptions, o: &CreateOptions, bundle: &spec::Bundle) -> Result<Persisted> {
+    Ok(Persisted {
+        id: o.id.clone(),
+        pid: 0,
+        pid_start: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: logging::rfc3339_now(),
+        owner: String::new(),
+        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        cgroup: None,
+        systemd_cgroup: g.systemd_cgroup,
+        no_new_keyring: o.no_new_keyring,
+        creating: Some(state::Creator::me()?),
+    })
+}
+
+/// Records the init (pid, start time) and its cgroup (with the systemd unit `attach` will
+/// start) in the intent, before the init is let go or placed.
+fn record_init(pid: i32, intent: &mut Persisted, guard: &CreateGuard) -> Result<()> {
+    let (_, pid_start) = state::proc_stat(pid)
+        .ok_or_else(|| Error::container(format!("container init {pid} vanished")))?;
+    intent.pid = pid;
+    intent.pid_start = pid_start;
+    intent.cgroup = Some(guard.cgroup()?.state());
+    guard.save(intent)
 }
 
 /// What the `parse` phase makes of the bundle and the options before anything exists on
@@ -196,7 +242,7 @@ fn parse(o: &CreateOptions, relay: bool) -> Result<Parsed> {
         .and_then(|l| l.seccomp().as_ref())
         .map(crate::seccomp::compile)
         .transpose()?;
-    let (preserve_fds, extra_env) = passed_fds(o.preserve_fds)?;
+    let (preserve_fds, extra_env) = crate::fds::passed(o.preserve_fds)?;
     Ok(Parsed {
         init: InitParts {
             console,
@@ -212,9 +258,16 @@ fn parse(o: &CreateOptions, relay: bool) -> Result<Parsed> {
     })
 }
 
-/// Phase `state dir`: claims the id and makes the exec fifo the init will wait on.
-fn make_state_dir(g: &RuntimeOptions, id: &str, guard: &mut CreateGuard) -> Result<OwnedFd> {
-    let dir = ContainerDir::create(&g.root, id)?;
+/// Phase `state dir`: claims the id (the directory holds the intent and the config from
+/// its first instant) and makes the exec fifo the init will wait on.
+fn make_state_dir(
+    g: &RuntimeOptions,
+    id: &str,
+    bundle: &spec::Bundle,
+    intent: &Persisted,
+    guard: &mut CreateGuard,
+) -> Result<OwnedFd> {
+    let dir = ContainerDir::create(&g.root, id, intent, &bundle.raw)?;
     let fifo_path = dir.dir.join(state::EXEC_FIFO);
     guard.dir = Some(dir);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
@@ -228,11 +281,13 @@ fn make_state_dir(g: &RuntimeOptions, id: &str, guard: &mut CreateGuard) -> Resu
         .into())
 }
 
-/// Phase `cgroup`: makes the container's cgroup and applies `linux.resources`.
+/// Phase `cgroup`: makes the container's cgroup and applies `linux.resources`, recording
+/// in the intent first the directories it is about to make.
 fn make_cgroup(
     g: &RuntimeOptions,
     id: &str,
     bundle: &spec::Bundle,
+    intent: &mut Persisted,
     guard: &mut CreateGuard,
 ) -> Result<()> {
     let linux = bundle.spec.linux().clone().unwrap_or_default();
@@ -242,6 +297,8 @@ fn make_cgroup(
         systemd: g.systemd_cgroup.then_some(cgroups::systemd::Bus::System),
         annotations: bundle.spec.annotations().as_ref(),
     })?;
+    intent.cgroup = Some(cg.state().planned());
+    guard.save(intent)?;
     let created = cg.create(linux.resources().as_ref());
     // Whatever was made is the guard's to remove, even when applying resources failed.
     guard.cgroup = Some(cg);
@@ -426,6 +483,9 @@ fn drive_init(
                 ph.done
                     .extend(p.into_iter().map(|(n, us)| (format!("init: {n}"), us)));
                 ph.log("");
+                if logging::test_kill_at() == Some("init") {
+                    logging::kill_self();
+                }
             }
             Some(Msg::SeccompListener) => {
                 let st = crate::seccomp_notify::state(
@@ -459,6 +519,7 @@ fn drive_init(
                 chan.send(&Msg::HooksDone)?;
             }
             Some(Msg::Error(e)) => return Err(Error::Init(e)),
+            Some(Msg::TestKill) => logging::kill_self(),
             Some(m) => return Err(Error::container(format!("sync channel: unexpected {m:?}"))),
             None => {
                 return Err(Error::Init(format!(
@@ -494,75 +555,23 @@ fn explain_oom(e: Error, spec: &Spec, cg: Option<&dyn CgroupManager>) -> Error {
     )
 }
 
-/// Phase `save state`: config.json and state.json into the state dir, then the pid file.
+/// Phase `save state`: the finished state.json (no longer an intent), the pid file, then
+/// the init is told to stop dying with us and we wait until it has (docs/handoff.md).
 fn save_state(
-    g: &RuntimeOptions,
     o: &CreateOptions,
-    bundle: &spec::Bundle,
-    pid: i32,
+    mut st: Persisted,
+    chan: &channel::Channel,
     guard: &CreateGuard,
 ) -> Result<()> {
-    let (_, pid_start) = state::proc_stat(pid)
-        .ok_or_else(|| Error::container(format!("container init {pid} vanished")))?;
-    let persisted = Persisted {
-        id: o.id.clone(),
-        pid,
-        pid_start,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: logging::rfc3339_now(),
-        owner: String::new(),
-        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
-        cgroup: Some(guard.cgroup()?.state()),
-        systemd_cgroup: g.systemd_cgroup,
-        no_new_keyring: o.no_new_keyring,
-    };
-    let d = guard
-        .dir
-        .as_ref()
-        .ok_or_else(|| Error::container("state dir missing"))?;
-    d.save_config(&bundle.raw)?;
-    d.save(&persisted)?;
+    st.created = logging::rfc3339_now();
+    st.cgroup = Some(guard.cgroup()?.state());
+    st.creating = None;
+    guard.save(&st)?;
     if let Some(pf) = &o.pid_file {
-        state::write_atomic(pf, pid.to_string().as_bytes())?;
+        state::write_atomic(pf, st.pid.to_string().as_bytes())?;
     }
-    Ok(())
-}
-
-/// The fds from 3 up that pass to the container: `LISTEN_FDS` (systemd socket activation,
-/// only when `LISTEN_PID` says they are for this process, as runc checks: an ancestor's
-/// inherited variables must not hand its fds over) then `--preserve-fds`. Returns their
-/// count and the environment the container gets for them. Every one must be open, as in
-/// runc: a gap would be filled by one of hull's own fds.
-fn passed_fds(preserve: u32) -> Result<(u32, Vec<String>)> {
-    let mut env = Vec::new();
-    let mut listen = 0;
-    let for_us = std::env::var("LISTEN_PID")
-        .ok()
-        .and_then(|p| p.parse::<u32>().ok())
-        == Some(std::process::id());
-    if let Some(n) = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .filter(|n| *n > 0 && for_us)
-    {
-        listen = n;
-        env.push(format!("LISTEN_FDS={n}"));
-        env.push("LISTEN_PID=1".into());
-    }
-    let total = listen.saturating_add(preserve);
-    for fd in 3..3u32.saturating_add(total) {
-        // The --log file is hull's own even though it is open.
-        if !sys::fd_is_open(fd as i32) || crate::logging::file_fd() == Some(fd as i32) {
-            let what = if fd - 3 < listen {
-                format!("LISTEN_FDS={listen}")
-            } else {
-                format!("--preserve-fds {preserve}")
-            };
-            return Err(Error::container(format!("{what}: fd {fd} is not open")));
-        }
-    }
-    Ok((total, env))
+    chan.send(&Msg::Saved)?;
+    chan.expect(&Msg::Detached)
 }
 
 /// How the init ended, for the error when it dies during setup.

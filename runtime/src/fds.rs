@@ -15,7 +15,7 @@
 
 use std::os::fd::RawFd;
 
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::sys;
 
 /// The caller's fds handed to the container's program, held close-on-exec until
@@ -78,6 +78,42 @@ fn open_fds() -> Vec<RawFd> {
         .unwrap_or(1024)
         .min(1 << 20) as RawFd;
     (0..limit).filter(|fd| sys::fd_is_open(*fd)).collect()
+}
+
+/// The fds from 3 up that pass to the container: `LISTEN_FDS` (systemd socket activation,
+/// only when `LISTEN_PID` says they are for this process, as runc checks: an ancestor's
+/// inherited variables must not hand its fds over) then `--preserve-fds`. Returns their
+/// count and the environment the container gets for them. Every one must be open, as in
+/// runc: a gap would be filled by one of hull's own fds.
+pub(crate) fn passed(preserve: u32) -> Result<(u32, Vec<String>)> {
+    let mut env = Vec::new();
+    let mut listen = 0;
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id());
+    if let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0 && for_us)
+    {
+        listen = n;
+        env.push(format!("LISTEN_FDS={n}"));
+        env.push("LISTEN_PID=1".into());
+    }
+    let total = listen.saturating_add(preserve);
+    for fd in 3..3u32.saturating_add(total) {
+        // The --log file is hull's own even though it is open.
+        if !sys::fd_is_open(fd as i32) || crate::logging::file_fd() == Some(fd as i32) {
+            let what = if fd - 3 < listen {
+                format!("LISTEN_FDS={listen}")
+            } else {
+                format!("--preserve-fds {preserve}")
+            };
+            return Err(Error::container(format!("{what}: fd {fd} is not open")));
+        }
+    }
+    Ok((total, env))
 }
 
 #[cfg(test)]

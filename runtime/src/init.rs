@@ -89,8 +89,21 @@ fn setup(a: &InitArgs<'_>) -> Result<(process::Launch, Phases)> {
         runtime_mount_ns(a, p, &mut ph)?
     };
     let launch = prepare_process(a, p, &linux, procfs, userns, cwd)?;
-    ph.mark("process");
+    mark(a, &mut ph, "process");
     Ok((launch, ph))
+}
+
+/// Ends init phase `name` ([`Phases::mark`]); with the test hook `HULL_TEST_KILL_AT` set to
+/// `init: <name>` (logging.rs), has the parent (`create`) killed and waits for the
+/// PR_SET_PDEATHSIG that follows, so `create` dies while the init is exactly here.
+fn mark(a: &InitArgs<'_>, ph: &mut Phases, name: &str) {
+    ph.mark(name);
+    if crate::logging::test_kill_at().and_then(|k| k.strip_prefix("init: ")) == Some(name) {
+        let _ = a.chan.send(&Msg::TestKill);
+        // Until the channel closes (the parent is gone); the death signal ends us first.
+        while let Ok(Some(_)) = a.chan.recv() {}
+        sys::exit_now(1)
+    }
 }
 
 /// Phases `cgroup join` and `wait for parent`: the init's first steps, before the parent
@@ -110,10 +123,10 @@ fn enter(a: &InitArgs<'_>, ph: &mut Phases) -> Result<()> {
         j.join()?;
         // The host's cgroup files are done with: not held until the container starts.
         j.close_in_child();
-        ph.mark("cgroup join");
+        mark(a, ph, "cgroup join");
     }
     a.chan.expect(&Msg::Continue)?;
-    ph.mark("wait for parent");
+    mark(a, ph, "wait for parent");
     // In its cgroup now: the affinity of whoever ran hull is not the container's.
     crate::affinity::reset()?;
     Ok(())
@@ -167,17 +180,17 @@ fn own_mount_ns(
         linux.rootfs_propagation().as_deref(),
     )?;
     rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
-    ph.mark("namespaces");
+    mark(a, ph, "namespaces");
     let mounts = a.bundle.spec.mounts().as_deref().unwrap_or(&[]);
     rfs.mount_all(mounts, userns, &a.chan)?;
-    ph.mark("mounts");
+    mark(a, ph, "mounts");
     run_create_hooks(a)?;
-    ph.mark("hooks");
+    mark(a, ph, "hooks");
     let cwd = devices_and_masks(&rfs, linux, p, devnull.as_fd(), userns)?;
-    ph.mark("devices, masks");
+    mark(a, ph, "devices, masks");
     pivot(a, &rfs, linux)?;
     drop(devnull);
-    ph.mark("pivot");
+    mark(a, ph, "pivot");
     Ok(cwd)
 }
 
@@ -185,9 +198,9 @@ fn own_mount_ns(
 /// mounted (spec validation refused what would need it) and the process is chrooted into
 /// the rootfs, not pivoted. Returns the process's cwd.
 fn runtime_mount_ns(a: &InitArgs<'_>, p: &Process, ph: &mut Phases) -> Result<OwnedFd> {
-    ph.mark("namespaces");
+    mark(a, ph, "namespaces");
     run_create_hooks(a)?;
-    ph.mark("hooks");
+    mark(a, ph, "hooks");
     let r = &a.bundle.rootfs;
     let root = sys::openat2(
         nix::fcntl::AT_FDCWD,
@@ -206,7 +219,7 @@ fn runtime_mount_ns(a: &InitArgs<'_>, p: &Process, ph: &mut Phases) -> Result<Ow
         // No /dev/console bind: it would be a mount in the host's table.
         crate::tty::setup(root.as_fd(), c, a.console_size, false)?;
     }
-    ph.mark("pivot");
+    mark(a, ph, "pivot");
     Ok(cwd)
 }
 
@@ -353,13 +366,6 @@ fn finish(
     phases: Phases,
     mut passed: crate::fds::Passed,
 ) -> Error {
-    // The parent exits once it has Ready: stop dying with it first.
-    if let Err(e) = sys::prctl(libc::PR_SET_PDEATHSIG, 0) {
-        return Error::Sys {
-            what: "prctl(PR_SET_PDEATHSIG, 0)".into(),
-            source: e,
-        };
-    }
     // Only with --debug: the init's own phase timings, for the parent to log (it has the
     // log file; our stderr is the container's).
     if !phases.done.is_empty() {
@@ -368,6 +374,21 @@ fn finish(
         }
     }
     if let Err(e) = a.chan.send(&Msg::Ready) {
+        return e;
+    }
+    // Die with the parent until it has saved state.json: a `create` killed before that
+    // leaves no init that nothing knows of. Then stop, and tell it, before it exits.
+    if a.chan.expect(&Msg::Saved).is_err() {
+        // The parent gave up (and kills us) or is gone: nothing to report, and no one to.
+        sys::exit_now(1)
+    }
+    if let Err(e) = sys::prctl(libc::PR_SET_PDEATHSIG, 0) {
+        return Error::Sys {
+            what: "prctl(PR_SET_PDEATHSIG, 0)".into(),
+            source: e,
+        };
+    }
+    if let Err(e) = a.chan.send(&Msg::Detached) {
         return e;
     }
     let mut fifo = File::from(match a.fifo.try_clone() {

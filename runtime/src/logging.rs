@@ -154,10 +154,32 @@ impl Phases {
     }
 
     /// [`Phases::mark`] then [`Phases::log`]: for phases of this process, logged at once.
+    /// The end of every phase is also a kill point of the test hook [`test_kill_at`].
     pub fn end(&mut self, name: &str) {
         self.mark(name);
         self.log("");
+        if test_kill_at() == Some(name) {
+            kill_self();
+        }
     }
+}
+
+/// Test hook `HULL_TEST_KILL_AT=<phase>`: the command SIGKILLs itself at the end of the
+/// phase of that name, as `--debug` names it (`init: <phase>` for the init's phases of
+/// `create`: the init then has its parent killed and waits for its own end). The crash
+/// tests (spec-tests `crash`) use it to kill `create` at every phase. Read once; unset, it
+/// costs one comparison per phase.
+pub fn test_kill_at() -> Option<&'static str> {
+    static AT: OnceLock<Option<String>> = OnceLock::new();
+    AT.get_or_init(|| std::env::var("HULL_TEST_KILL_AT").ok())
+        .as_deref()
+}
+
+/// SIGKILL to ourselves, for [`test_kill_at`]: no handler, no cleanup, like a crash.
+pub fn kill_self() -> ! {
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    // SIGKILL is delivered before raise returns; this is never reached.
+    std::process::abort()
 }
 
 /// Logs `phase NAME: Nus (at Tus)` under `--debug`; `at` is the time since the command started.

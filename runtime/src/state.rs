@@ -8,7 +8,10 @@
 //! ```
 //!
 //! The status is never stored: it is derived from the init's liveness (pid + start time, so a
-//! recycled pid is not mistaken for the container), the fifo, and the cgroup freezer.
+//! recycled pid is not mistaken for the container), the fifo, and the cgroup freezer. While
+//! `create` runs, state.json is its intent ([`Persisted::creating`]): what it is making,
+//! recorded before it makes it, so a `create` killed at any point leaves a container that
+//! `list` shows and `delete --force` removes.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -28,6 +31,8 @@ const CONFIG_FILE: &str = "config.json";
 /// A container's lifecycle status, as the runtime-spec names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// `create` is still running (state.json is its intent).
+    Creating,
     Created,
     Running,
     Paused,
@@ -38,6 +43,7 @@ impl Status {
     /// The lowercase name used in state JSON and errors.
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
             Status::Paused => "paused",
@@ -69,6 +75,30 @@ pub struct Persisted {
     /// `create --no-new-keyring`: exec'd processes keep the caller's session keyring too.
     #[serde(default)]
     pub no_new_keyring: bool,
+    /// Set while `create` runs: state.json is then its intent, written before each thing it
+    /// makes (the id claimed, the cgroup, the init), and this names the `create` process.
+    /// Cleared by the last save, when the container exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creating: Option<Creator>,
+}
+
+/// The `create` process behind an intent: while it lives the container is `creating`;
+/// once it is gone without finishing, the container is `stopped` and `delete` removes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Creator {
+    pub pid: i32,
+    /// Its start time (/proc/<pid>/stat field 22), so a recycled pid is not taken for it.
+    pub start: u64,
+}
+
+impl Creator {
+    /// The calling process.
+    pub fn me() -> Result<Creator> {
+        let pid = std::process::id() as i32;
+        let (_, start) = proc_stat(pid)
+            .ok_or_else(|| Error::container(format!("read /proc/{pid}/stat of create itself")))?;
+        Ok(Creator { pid, start })
+    }
 }
 
 /// Checks a container id the way runc does: non-empty, only `[A-Za-z0-9_+.-]`, not `.`/`..`.
@@ -128,8 +158,10 @@ fn lock(dir: &Path) -> Result<File> {
 }
 
 impl ContainerDir {
-    /// Creates and locks `<root>/<id>`; fails if the container exists.
-    pub fn create(root: &Path, id: &str) -> Result<Self> {
+    /// Creates and locks `<root>/<id>`, holding `intent` as state.json and `config` as
+    /// config.json from its first instant (they are written before the directory gets its
+    /// name); fails if the container exists.
+    pub fn create(root: &Path, id: &str, intent: &Persisted, config: &[u8]) -> Result<Self> {
         validate_id(id)?;
         fs::create_dir_all(root).ctx(|| format!("create state root {}", root.display()))?;
         let dir = root.join(id);
@@ -144,6 +176,8 @@ impl ContainerDir {
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir(&tmp).ctx(|| format!("create state dir {}", tmp.display()))?;
         let locked = lock(&tmp).and_then(|l| {
+            write_atomic(&tmp.join(CONFIG_FILE), config)?;
+            write_atomic(&tmp.join(STATE_FILE), &encode(intent)?)?;
             nix::fcntl::renameat2(
                 nix::fcntl::AT_FDCWD,
                 &tmp,
@@ -190,9 +224,9 @@ impl ContainerDir {
             }
             Err(e) => return Err(e),
         };
-        // No state while we hold the lock: a concurrent delete removed it while we waited,
-        // or a create was killed before writing it. Either way nothing uses the directory;
-        // runc removes such a leftover too, so `delete` can clear it.
+        // No state while we hold the lock: a concurrent delete removed it while we waited
+        // (a create writes its intent before the directory has its name). Nothing uses the
+        // directory; runc removes such a leftover too, so `delete` can clear it.
         if !dir.join(STATE_FILE).exists() {
             let _ = fs::remove_dir_all(&dir);
             return Err(Error::container(format!("container does not exist: {id}")));
@@ -207,7 +241,8 @@ impl ContainerDir {
     /// replaced atomically, so a reader always sees a whole one. `state` and `list` must not
     /// wait for a command in progress: a hook of that command that asks for the state (as
     /// hooks do with runc, which has no such lock) would deadlock. A container still being
-    /// created has no state.json yet and does not exist, as with runc.
+    /// created has its intent as state.json and is `creating` (or `stopped`, once the
+    /// `create` is gone).
     pub fn peek(root: &Path, id: &str) -> Result<Self> {
         validate_id(id)?;
         let dir = root.join(id);
@@ -236,9 +271,7 @@ impl ContainerDir {
 
     /// Writes state.json atomically.
     pub fn save(&self, st: &Persisted) -> Result<()> {
-        let data =
-            serde_json::to_vec(st).map_err(|e| Error::container(format!("encode state: {e}")))?;
-        write_atomic(&self.dir.join(STATE_FILE), &data)
+        write_atomic(&self.dir.join(STATE_FILE), &encode(st)?)
     }
 
     /// Saves the bundle's config (as read at create time).
@@ -266,6 +299,14 @@ impl ContainerDir {
 
     /// The container's current status. `frozen` is asked only for a live, started container.
     pub fn status(&self, st: &Persisted, frozen: impl FnOnce() -> bool) -> Status {
+        if let Some(c) = &st.creating {
+            // A `create` that died before the container existed left a stopped one.
+            return if process_alive(c.pid, c.start) {
+                Status::Creating
+            } else {
+                Status::Stopped
+            };
+        }
         if st.pid <= 0 || !process_alive(st.pid, st.pid_start) {
             return Status::Stopped;
         }
@@ -278,6 +319,10 @@ impl ContainerDir {
             Status::Running
         }
     }
+}
+
+fn encode(st: &Persisted) -> Result<Vec<u8>> {
+    serde_json::to_vec(st).map_err(|e| Error::container(format!("encode state: {e}")))
 }
 
 fn read_nofollow(p: &Path) -> Result<Vec<u8>> {
@@ -320,6 +365,30 @@ pub fn proc_stat(pid: i32) -> Option<(u8, u64)> {
 /// True if `pid` is the same live (non-zombie) process that started at `start`.
 pub fn process_alive(pid: i32, start: u64) -> bool {
     matches!(proc_stat(pid), Some((st, s)) if s == start && st != b'Z' && st != b'X')
+}
+
+/// Removes the temporary claims of `id` (`<root>/~<id>~<pid>`, [`ContainerDir::create`])
+/// whose `create` process is gone: one killed between making the directory and giving it
+/// its name left it. A live pid's claim may be in use and is left alone.
+pub fn sweep_stale_claims(root: &Path, id: &str) {
+    let Ok(rd) = fs::read_dir(root) else { return };
+    let prefix = format!("~{id}~");
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if proc_stat(pid).is_none() {
+            // remove_dir_all removes a symlink itself, never what it points to.
+            if let Err(err) = fs::remove_dir_all(e.path()) {
+                log::warn!("remove stale {}: {err}", e.path().display());
+            }
+        }
+    }
 }
 
 /// Lists the ids under `root` that have a state file.

@@ -23,8 +23,9 @@ use serde_json::Value;
 /// Where every test's files live; the leak check at the end of `hack/test.sh` looks here too.
 pub const BASE: &str = "/tmp/hull-spec";
 
-/// Longest any single hull command may take before the test fails (and the command is killed).
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest any single hull command may take before the test fails (and the command is killed),
+/// and the bound of every wait for a condition: a bound for a loaded machine, never a delay.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -519,10 +520,10 @@ impl Drop for Container {
                 panic!("cleanup: delete --force {} failed: {}", self.id, o.stderr);
             }
         }
-        // Processes may take a moment to be reaped after SIGKILL.
+        // Processes may take a moment to be reaped after SIGKILL (longer on a loaded host).
         let t = Instant::now();
         let mut leaks = self.leaks();
-        while !leaks.is_empty() && t.elapsed() < Duration::from_secs(5) {
+        while !leaks.is_empty() && t.elapsed() < COMMAND_TIMEOUT {
             std::thread::sleep(Duration::from_millis(20));
             leaks = self.leaks();
         }

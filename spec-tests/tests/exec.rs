@@ -566,7 +566,10 @@ fn foreground_exec_forwards_signals() {
         .unwrap_or_default()
         .contains("ready")
     {
-        assert!(t.elapsed().as_secs() < 10, "exec'd shell never started");
+        assert!(
+            t.elapsed() < spec_tests::COMMAND_TIMEOUT,
+            "exec'd shell never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let r = Command::new("kill")

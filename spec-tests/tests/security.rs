@@ -125,12 +125,12 @@ fn host_mount_points() -> Vec<String> {
         .collect()
 }
 
-/// Waits (up to 20 s) until `p` exists.
+/// Waits (up to the suite's command timeout) until `p` exists.
 fn wait_for_file(p: &Path) {
     let t = Instant::now();
     while !p.exists() {
         assert!(
-            t.elapsed() < Duration::from_secs(20),
+            t.elapsed() < spec_tests::COMMAND_TIMEOUT,
             "{} never appeared",
             p.display()
         );
