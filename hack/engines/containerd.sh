@@ -174,7 +174,22 @@ t_terminal() {
 
 t_exec_terminal() {
   crun_ -d "$IMAGE" hull-ctr-exectty sleep 1000
-  out=$(timeout 60 script -qec "/usr/bin/ctr -a $SOCK -n $NS task exec -t --exec-id t1 hull-ctr-exectty sh -c 'tty; echo \$((6*7))'" /dev/null | tr -d '\r')
+  # ctr resizes the pty right after the exec starts and gives up, output and all ("resize
+  # pty: cannot resize a stopped container"), if the process has already exited: under load
+  # a `tty; echo` does (with runc too). So the process stays until the test has its output,
+  # then is released through a file: a condition, not a delay.
+  local outf=$WORK/exectty.out
+  timeout 60 script -qec "/usr/bin/ctr -a $SOCK -n $NS task exec -t --exec-id t1 hull-ctr-exectty sh -c 'tty; echo \$((6*7)); while [ ! -e /tmp/exectty-go ]; do sleep 0.05; done'" /dev/null >"$outf" &
+  local sp=$!
+  local i=0
+  until grep -q 42 "$outf" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 1200 ] || { kill $sp 2>/dev/null; fail "no exec -t output: $(cat "$outf")"; }
+    kill -0 $sp 2>/dev/null || { grep -q 42 "$outf" || fail "ctr exited without output: $(cat "$outf")"; break; }
+    sleep 0.05
+  done
+  ctr task exec --exec-id t1go hull-ctr-exectty touch /tmp/exectty-go
+  wait $sp || fail "ctr task exec -t failed: $(cat "$outf")"
+  out=$(tr -d '\r' <"$outf")
   assert_match '/dev/pts/[0-9]+' "$out" "exec -t tty"
   assert_contains 42 "$out" "exec -t output"
   ctr task kill -s KILL hull-ctr-exectty
