@@ -396,7 +396,7 @@ pub fn check_unique(types: &[LinuxNamespaceType]) -> Result<()> {
 }
 
 const DEFAULT_SPEC: &str = r#"{
-  "ociVersion": "1.2.0",
+  "ociVersion": "1.3.0",
   "process": {
     "terminal": true,
     "user": { "uid": 0, "gid": 0 },
@@ -434,6 +434,8 @@ const DEFAULT_SPEC: &str = r#"{
 pub fn default_spec(rootless: bool) -> serde_json::Value {
     // DEFAULT_SPEC is a constant checked by the unit tests below.
     let mut v: serde_json::Value = serde_json::from_str(DEFAULT_SPEC).unwrap_or_default();
+    // The version hull implements, whatever the template says.
+    v["ociVersion"] = crate::OCI_VERSION.into();
     if rootless {
         let uid = nix::unistd::getuid().as_raw();
         let gid = nix::unistd::getgid().as_raw();
