@@ -66,8 +66,8 @@ else
 fi
 
 stage "engines on a systemd + cgroup v2 node, default configurations (hack/engines/systemd-node.sh in hack/systemd-vm.sh), and on pure v2 with cgroupfs (in hack/cgv2-vm.sh)"
-hack/systemd-vm.sh hack/engines/systemd-node.sh || sdnode=1
-hack/cgv2-vm.sh hack/engines/systemd-node.sh || cgv2=1
+SYSTEMDVM_TIMEOUT=1500 hack/systemd-vm.sh hack/engines/systemd-node.sh || sdnode=1
+CGV2VM_TIMEOUT=900 hack/cgv2-vm.sh hack/engines/systemd-node.sh || cgv2=1
 
 stage "engines: containerd, Docker and podman on hull (hack/engines/)"
 # A failing engine test fails the run, but only after the leak check has looked.
