@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static file iproute2 procps psmisc util-linux time strace tmux python3 linux-libc-dev)
 if [ "${HULL_DEPS:-all}" != min ]; then
   # Peers and benchmark, engines, and the cgroup v2 guest (a kernel in /boot for QEMU only).
-  pkgs+=(runc crun hyperfine docker.io containerd podman iptables python3-grpcio
+  pkgs+=(runc crun hyperfine docker.io containerd podman iptables python3-grpcio slirp4netns uidmap rootlesskit
          qemu-system-x86 linux-image-amd64 cpio xz-utils binutils)
 fi
 

@@ -21,6 +21,9 @@ pub struct V2 {
     /// An fd of `dir` for clone3(CLONE_INTO_CGROUP) and BPF attach; opened by `create`.
     fd: Option<OwnedFd>,
     created: Vec<PathBuf>,
+    /// Rootless cgroups: a device program the kernel refuses to load or attach (bpf(2)
+    /// needs privileges a user has not) is skipped, as runc ignores device errors then.
+    pub(crate) rootless: bool,
 }
 
 fn open_dir(dir: &Path) -> Result<OwnedFd> {
@@ -69,6 +72,7 @@ impl V2 {
             dir,
             fd: None,
             created: Vec::new(),
+            rootless: false,
         })
     }
 
@@ -84,13 +88,21 @@ impl V2 {
             dir,
             fd: None,
             created: st.created.iter().map(PathBuf::from).collect(),
+            rootless: false,
         })
     }
 
     fn apply_devices(&self, rules: &[devices::Rule]) -> Result<()> {
-        match &self.fd {
+        let r = match &self.fd {
             Some(f) => devices_bpf::apply(f.as_fd(), rules),
             None => devices_bpf::apply(open_dir(&self.dir)?.as_fd(), rules),
+        };
+        match r {
+            Err(e) if self.rootless => {
+                log::debug!("rootless: device rules not enforced: {e}");
+                Ok(())
+            }
+            r => r,
         }
     }
 }
