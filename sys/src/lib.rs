@@ -265,16 +265,22 @@ pub fn mount_setattr(
         propagation,
         userns_fd: 0,
     };
+    setattr_empty_path(fd, flags, &a)
+}
+
+/// mount_setattr(2) on `fd` itself (`AT_EMPTY_PATH`) with `a`.
+fn setattr_empty_path(fd: BorrowedFd<'_>, flags: u32, a: &MountAttr) -> io::Result<()> {
     let empty = c"";
     let flags = flags | libc::AT_EMPTY_PATH as u32;
-    // SAFETY: `a` is a valid mount_attr of the size given; the fd is borrowed for the call.
+    // SAFETY: `a` is a valid mount_attr of the size given, and any userns fd in it is
+    // borrowed by the caller for the call; `fd` is borrowed for the call.
     cvt(unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             empty.as_ptr(),
             flags,
-            &a as *const MountAttr,
+            a as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     })
@@ -297,20 +303,7 @@ pub fn mount_setattr_idmap(
         propagation: 0,
         userns_fd: userns.as_raw_fd() as u64,
     };
-    let empty = c"";
-    let flags = flags | libc::AT_EMPTY_PATH as u32;
-    // SAFETY: `a` is a valid mount_attr of the size given; both fds are borrowed for the call.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            empty.as_ptr(),
-            flags,
-            &a as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    })
-    .map(drop)
+    setattr_empty_path(fd, flags, &a)
 }
 
 /// mount(2). `target` is usually [`fd_path`] of a target resolved inside the rootfs.
