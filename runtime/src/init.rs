@@ -114,9 +114,6 @@ fn enter(a: &InitArgs<'_>, ph: &mut Phases) -> Result<()> {
     nix::unistd::setsid().ctx(|| "setsid")?;
     // Die with the parent until the container is created, so a killed `create` leaves nothing.
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64).ctx(|| "prctl(PR_SET_PDEATHSIG)")?;
-    // Until execve the init holds host resources: keep /proc/self/* (exe, fds) out of reach
-    // of anything in the container's pid namespace.
-    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     // Into the cgroup first (while the parent writes id maps): before the cgroup namespace,
     // and before anything the container's limits should account for.
     if let Some(j) = a.cgroup_join {
@@ -126,6 +123,10 @@ fn enter(a: &InitArgs<'_>, ph: &mut Phases) -> Result<()> {
         mark(a, ph, "cgroup join");
     }
     a.chan.expect(&Msg::Continue)?;
+    // Until execve the init holds host resources: keep /proc/self/* (exe, fds) out of reach
+    // of anything in the container's pid namespace. (Born non-dumpable, except as a user
+    // whose parent had to write the id maps until Continue: create.rs, clone_init.)
+    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     mark(a, ph, "wait for parent");
     // In its cgroup now: the affinity of whoever ran hull is not the container's.
     crate::affinity::reset()?;
