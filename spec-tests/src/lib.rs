@@ -10,6 +10,11 @@
 //! Binaries come from the environment (`hack/test.sh` sets both):
 //! - `HULL`: the runtime under test (default: `target/release/hull` of this workspace);
 //! - `HULL_CHECKER`: the static checker (default: the path `hack/test.sh` builds it to).
+//!
+//! `HULL_SPEC_ROOTLESS=1` is the rootless mode (run as an unprivileged user, in the systemd
+//! guest: spec-tests/rootless-suite.sh): every bundle starts from `hull spec --rootless`
+//! (a user namespace mapping the caller to root, no network namespace, sysfs bound
+//! read-only, no resources), and [`needs_root`] skips, with its reason, what only root may do.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
@@ -225,13 +230,31 @@ pub fn make_rootfs(rootfs: &Path) {
     .expect("group");
 }
 
-/// `hull spec`'s default config, made runnable without a terminal: `args: ["true"]`.
+/// The suite runs rootless (`HULL_SPEC_ROOTLESS=1`, as an unprivileged user).
+pub fn rootless() -> bool {
+    std::env::var_os("HULL_SPEC_ROOTLESS").is_some_and(|v| v == "1")
+}
+
+/// In rootless mode, prints why the calling test is skipped and returns true: the test
+/// asks for what only root may do (`reason`).
+pub fn needs_root(reason: &str) -> bool {
+    if rootless() {
+        eprintln!("skipped (rootless): {reason}");
+    }
+    rootless()
+}
+
+/// `hull spec`'s default config (`hull spec --rootless`'s in rootless mode), made runnable
+/// without a terminal: `args: ["true"]`.
 pub fn default_config() -> Value {
     let dir = tempdir("spec");
     let o = run_cmd(
         {
             let mut c = Command::new(hull_bin());
             c.arg("spec").current_dir(&dir);
+            if rootless() {
+                c.arg("--rootless");
+            }
             c
         },
         None,
