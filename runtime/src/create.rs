@@ -418,6 +418,7 @@ fn clone_init(
         console: init.console,
         console_size: init.console_size,
         cgroup_join: placement.self_join.as_ref(),
+        host_binds: crate::rootless::is_root(),
     };
 
     // Inherited by the clone: the init is non-dumpable from its first instant, so a container

@@ -44,6 +44,11 @@ pub struct InitArgs<'a> {
     pub console_size: Option<(u16, u16)>,
     /// Set when the init puts itself into its (v1) cgroups (placement.rs).
     pub cgroup_join: Option<&'a crate::placement::SelfJoin>,
+    /// hull runs as root: in a user namespace the parent clones bind sources (binds.rs).
+    /// A user cannot enter the container's mount namespace from outside (setns needs
+    /// CAP_SYS_ADMIN in its own namespace), so then the init binds them itself, as the
+    /// user's mapped root.
+    pub host_binds: bool,
 }
 
 /// Runs the init; never returns. Errors go to the parent over the channel.
@@ -183,6 +188,7 @@ fn own_mount_ns(
     rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
     mark(a, ph, "namespaces");
     let mounts = a.bundle.spec.mounts().as_deref().unwrap_or(&[]);
+    rfs.parent_binds = a.host_binds;
     rfs.mount_all(mounts, userns, &a.chan)?;
     mark(a, ph, "mounts");
     run_create_hooks(a)?;

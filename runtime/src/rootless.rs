@@ -39,9 +39,9 @@ impl Mode {
 
     /// Whether cgroups are handled the rootless way (runc's
     /// `shouldUseRootlessCgroupManager`): `auto` is rootless when euid != 0, or when euid
-    /// is 0 inside a user namespace (rootlesskit) — with the systemd driver only if a user
-    /// manager is there to talk to (runc asks busctl for the bus owner's uid; hull takes
-    /// `DBUS_SESSION_BUS_ADDRESS` as the sign of one).
+    /// is 0 inside a user namespace (rootlesskit, podman) — with the systemd driver only if
+    /// a user manager is there to talk to (runc asks busctl for the bus owner's uid; hull
+    /// takes `DBUS_SESSION_BUS_ADDRESS`, or `$XDG_RUNTIME_DIR/bus`, as the sign of one).
     pub fn resolve(self, systemd_cgroup: bool) -> bool {
         match self {
             Mode::On => true,
@@ -54,7 +54,9 @@ impl Mode {
                     return false;
                 }
                 if systemd_cgroup {
-                    return std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
+                    return std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+                        || std::env::var_os("XDG_RUNTIME_DIR")
+                            .is_some_and(|d| std::path::Path::new(&d).join("bus").exists());
                 }
                 true
             }
