@@ -20,7 +20,7 @@ check() { local n=$1; shift; local out; if out=$("$@" 2>&1); then ok "$n"; else 
 u() { $AS sh -c "cd $H && $*"; }
 
 # A busybox rootfs the user owns.
-u "mkdir -p rootfs/bin rootfs/etc rootfs/proc rootfs/sys rootfs/dev rootfs/tmp && cp /bin/busybox rootfs/bin/ && for a in \$(/bin/busybox --list); do ln -sf busybox rootfs/bin/\$a 2>/dev/null; done; printf 'root:x:0:0::/root:/bin/sh\n' > rootfs/etc/passwd"
+u "mkdir -p rootfs/bin rootfs/etc rootfs/proc rootfs/sys rootfs/dev rootfs/tmp && cp /bin/busybox rootfs/bin/ && for a in \$(/bin/busybox --list); do [ \$a = busybox ] || ln -sf busybox rootfs/bin/\$a; done; printf 'root:x:0:0::/root:/bin/sh\n' > rootfs/etc/passwd"
 bundle() { # bundle NAME [python that edits c]: a `hull spec --rootless` bundle in $H/NAME
   u "rm -rf $1 && mkdir $1 && ln -s ../rootfs $1/rootfs && cd $1 && hull spec --rootless"
   $AS python3 - "$H/$1/config.json" "${2:-}" <<'PY'

@@ -403,6 +403,8 @@ fn clone_init(
         guard.dir.as_ref().map_or(-1, |d| d.lock_fd()),
         parent_chan.raw_fd(),
     ];
+    // Decided here: in the child, the parent may already have mapped its uid to 0.
+    let host_binds = crate::rootless::is_root();
     let init_args = |chan| init::InitArgs {
         bundle,
         id: &o.id,
@@ -418,7 +420,7 @@ fn clone_init(
         console: init.console,
         console_size: init.console_size,
         cgroup_join: placement.self_join.as_ref(),
-        host_binds: crate::rootless::is_root(),
+        host_binds,
     };
 
     // Inherited by the clone: the init is non-dumpable from its first instant, so a container
