@@ -79,6 +79,7 @@ echo "$out" | grep -q 'linux.resources.memory' && ok "limits need a cgroup: name
 DEL=/user.slice/user-1000.slice/user@1000.service/app.slice/hull-b7
 bundle b7 "c['linux']['resources'] = {'memory': {'limit': 67108864}, 'pids': {'limit': 50}}
 c['linux']['cgroupsPath'] = '$DEL'
+c['mounts'].append({'destination': '/sys/fs/cgroup', 'type': 'cgroup', 'source': 'cgroup', 'options': ['nosuid', 'noexec', 'nodev', 'ro']})
 c['process']['args'] = ['sh', '-c', 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max']"
 # From a scope of the user's manager: moving a process between cgroups needs write access
 # to their common ancestor, so hull must run inside the user's delegated subtree.
@@ -105,7 +106,7 @@ if out=$(u "cd b9 && hull --rootless false run b9" 2>&1) || echo "$out" | grep -
 
 if [ "${ROOTLESS_SUITE:-0}" = 1 ]; then
   out=$($AS env HULL=/usr/local/bin/hull \
-    HULL_SPEC_ROOTLESS=1 sh "$WT/spec-tests/rootless-suite.sh" 2>&1)
+    HULL_SPEC_ROOTLESS=1 ROOTLESS_SUITE_LOGS=/tmp sh "$WT/spec-tests/rootless-suite.sh"; cp /tmp/rootless-suite-*.log "$WT/target/rootless-suite/" 2>/dev/null 2>&1)
   echo "$out" | tail -40
   p=$(echo "$out" | sed -n 's/^suite: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p'); f=$(echo "$out" | sed -n 's/^suite: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
   pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))

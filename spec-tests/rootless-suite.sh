@@ -28,7 +28,7 @@ fi
 export HULL_SPEC_ROOTLESS=1
 p=0 f=0 s=0
 for m in $MODULES; do
-  log=/tmp/rootless-suite-$m.log
+  log=${ROOTLESS_SUITE_LOGS:-/tmp}/rootless-suite-$m.log
   "$out/$m" --test-threads=2 >"$log" 2>&1
   grep -E '^test .* FAILED$|^test result' "$log"
   r=$(grep '^test result' "$log" | tail -1)
