@@ -283,7 +283,7 @@ fn make_state_dir(
 /// Phase `cgroup`: makes the container's cgroup and applies `linux.resources`, recording
 /// in the intent first the directories it is about to make. Rootless (docs/rootless.md):
 /// the systemd driver asks the user's own manager; with cgroupfs, a cgroup the user may
-/// not make is skipped with a warning when the config asks for no limits (the container
+/// not make is skipped (a debug line) when the config asks for no limits (the container
 /// then runs in hull's own cgroup), and is an error naming the first limit otherwise, as
 /// runc's "rootless needs no limits" rule.
 fn make_cgroup(
@@ -331,9 +331,8 @@ fn make_cgroup(
                     ),
                 ));
             }
-            logging::warn(&format!(
-                "rootless: running without a cgroup of its own ({e})"
-            ));
+            // Silent but for --debug, as runc: a user's container usually has no cgroup.
+            log::debug!("rootless: running without a cgroup of its own ({e})");
             Ok(())
         }
         created => {
@@ -404,7 +403,7 @@ fn clone_init(
         parent_chan.raw_fd(),
     ];
     // Decided here: in the child, the parent may already have mapped its uid to 0.
-    let host_binds = crate::rootless::is_root();
+    let host_binds = crate::rootless::is_root() && !crate::rootless::in_user_namespace();
     let init_args = |chan| init::InitArgs {
         bundle,
         id: &o.id,

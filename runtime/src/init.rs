@@ -167,7 +167,9 @@ fn namespaces(a: &InitArgs<'_>, linux: &Linux, ph: &mut Phases) -> Result<(Owned
         // The offsets just moved our CLOCK_MONOTONIC: this phase's time is unknowable.
         ph.rebase();
     }
-    Ok((procfs, userns))
+    // hull itself in a user namespace (podman's, rootlesskit's) is refused mknod and a
+    // fresh sysfs just the same, whether or not the container has a namespace of its own.
+    Ok((procfs, userns || crate::rootless::in_user_namespace()))
 }
 
 /// Phases `mounts` to `pivot` in the container's own mount namespace: the rootfs assembled

@@ -263,6 +263,24 @@ pub fn default_config() -> Value {
     let text = std::fs::read_to_string(dir.join("config.json")).expect("read spec");
     let _ = std::fs::remove_dir_all(&dir);
     let mut v: Value = serde_json::from_str(&text).expect("spec json");
+    // Rootless with a subordinate range (`HULL_SPEC_SUBIDS=100000:65536`, the guest user's
+    // /etc/subuid and /etc/subgid): ids 1.. map onto it (through newuidmap/newgidmap), so
+    // tests that switch to uid 1000 in the container have a mapped user.
+    if let Some((start, n)) = std::env::var("HULL_SPEC_SUBIDS")
+        .ok()
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
+        .filter(|_| rootless())
+    {
+        let range = serde_json::json!({"containerID": 1, "hostID": start.parse::<u32>().unwrap_or(0), "size": n.parse::<u32>().unwrap_or(0)});
+        for k in ["uidMappings", "gidMappings"] {
+            if let Some(a) = v["linux"][k].as_array_mut() {
+                a.push(range.clone());
+            }
+        }
+    }
     v["process"]["terminal"] = Value::Bool(false);
     v["process"]["args"] = serde_json::json!(["true"]);
     // runc's template has no cgroup namespace; the suite's containers have one, so that a
