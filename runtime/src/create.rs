@@ -404,6 +404,9 @@ fn clone_init(
     ];
     // Decided here: in the child, the parent may already have mapped its uid to 0.
     let host_binds = crate::rootless::is_root() && !crate::rootless::in_user_namespace();
+    // A user's exec into the created container needs it (init.rs, wait_for_start); runc's
+    // init, too, is non-dumpable only when it joins existing namespaces.
+    let dumpable_while_created = !crate::rootless::is_root() && joins.is_empty();
     let init_args = |chan| init::InitArgs {
         bundle,
         id: &o.id,
@@ -420,6 +423,7 @@ fn clone_init(
         console_size: init.console_size,
         cgroup_join: placement.self_join.as_ref(),
         host_binds,
+        dumpable_while_created,
     };
 
     // Inherited by the clone: the init is non-dumpable from its first instant, so a container

@@ -49,6 +49,9 @@ pub struct InitArgs<'a> {
     /// CAP_SYS_ADMIN in its own namespace), so then the init binds them itself, as the
     /// user's mapped root.
     pub host_binds: bool,
+    /// Dumpable while waiting for `start` (a user's container whose namespaces are all its
+    /// own): [`wait_for_start`].
+    pub dumpable_while_created: bool,
 }
 
 /// Runs the init; never returns. Errors go to the parent over the channel.
@@ -367,6 +370,36 @@ fn process_env(a: &InitArgs<'_>) -> Vec<String> {
     p.and_then(|p| p.env().clone()).unwrap_or_default()
 }
 
+/// Blocks on the exec fifo until `start` writes to it. A user's `exec` into the created
+/// container must pass the kernel's ptrace check on this process to join its namespaces
+/// (setns), and a non-dumpable process needs CAP_SYS_PTRACE in the host's user namespace
+/// for that, which a user never has. So, as runc's init (which goes non-dumpable only when
+/// it joins existing namespaces), the init of a user's container whose namespaces are all
+/// its own is dumpable while it waits: its setup is done (pivoted, the host's fds closed but
+/// the fifo's), and nothing else runs in its pid namespace unless its owner exec'd it. It
+/// is non-dumpable again before the startContainer hooks and the program's execve. Root's
+/// init stays non-dumpable throughout.
+fn wait_for_start(a: &InitArgs<'_>) -> Result<()> {
+    if a.dumpable_while_created {
+        sys::prctl(libc::PR_SET_DUMPABLE, 1).ctx(|| "prctl(PR_SET_DUMPABLE, 1)")?;
+    }
+    let mut fifo = File::from(a.fifo.try_clone().ctx(|| "dup exec fifo")?);
+    let mut b = [0u8; 1];
+    loop {
+        match fifo.read(&mut b) {
+            Ok(1) => break,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).ctx(|| "wait on exec fifo"),
+        }
+    }
+    drop(fifo);
+    if a.dumpable_while_created {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE, 0)")?;
+    }
+    Ok(())
+}
+
 /// From Ready to execve: wait for `start`, load a seccomp filter left for the end, run
 /// startContainer hooks (filtered, as in runc), hand over the preserved fds, exec.
 fn finish(
@@ -400,30 +433,9 @@ fn finish(
     if let Err(e) = a.chan.send(&Msg::Detached) {
         return e;
     }
-    let mut fifo = File::from(match a.fifo.try_clone() {
-        Ok(f) => f,
-        Err(e) => {
-            return Error::Sys {
-                what: "dup exec fifo".into(),
-                source: e,
-            }
-        }
-    });
-    let mut b = [0u8; 1];
-    loop {
-        match fifo.read(&mut b) {
-            Ok(1) => break,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Error::Sys {
-                    what: "wait on exec fifo".into(),
-                    source: e,
-                }
-            }
-        }
+    if let Err(e) = wait_for_start(a) {
+        return e;
     }
-    drop(fifo);
     let start_hooks = a
         .bundle
         .spec
