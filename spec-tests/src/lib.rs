@@ -244,6 +244,37 @@ pub fn needs_root(reason: &str) -> bool {
     rootless()
 }
 
+/// The user-namespace variants a test runs: without one and with one. In rootless mode
+/// every container already has one (`hull spec --rootless`), so only the second.
+pub fn userns_variants() -> &'static [bool] {
+    match rootless() {
+        true => &[true],
+        false => &[false, true],
+    }
+}
+
+/// Gives `config` a user namespace mapping container ids 0..65536 onto host ids 100000..
+/// (in rootless mode: keeps the one it has, which maps root onto the caller); returns the
+/// host uid of the container's root.
+pub fn add_userns(config: &mut Value) -> u32 {
+    if rootless() {
+        return euid();
+    }
+    if let Some(ns) = config["linux"]["namespaces"].as_array_mut() {
+        ns.push(serde_json::json!({"type": "user"}));
+    }
+    let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    config["linux"]["uidMappings"] = map.clone();
+    config["linux"]["gidMappings"] = map;
+    100000
+}
+
+/// The caller's effective uid.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid(2) has no arguments and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// `hull spec`'s default config (`hull spec --rootless`'s in rootless mode), made runnable
 /// without a terminal: `args: ["true"]`.
 pub fn default_config() -> Value {
