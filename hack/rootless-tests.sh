@@ -113,6 +113,7 @@ if [ "${ROOTLESS_SUITE:-0}" = 1 ]; then
   pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))
 fi
 if [ "${ROOTLESS_PODMAN:-0}" = 1 ]; then . hack/rootless-podman.sh; fi
+if [ "${ROOTLESS_DOCKER:-0}" = 1 ]; then . hack/rootless-docker.sh; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -29,7 +29,7 @@ export HULL_SPEC_ROOTLESS=1
 p=0 f=0 s=0
 for m in $MODULES; do
   log=${ROOTLESS_SUITE_LOGS:-/tmp}/rootless-suite-$m.log
-  "$out/$m" --test-threads=2 >"$log" 2>&1
+  "$out/$m" --test-threads=2 --show-output >"$log" 2>&1
   grep -E '^test .* FAILED$|^test result' "$log"
   r=$(grep '^test result' "$log" | tail -1)
   p=$((p + $(echo "$r" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')))
