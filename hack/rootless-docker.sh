@@ -15,7 +15,7 @@ dockerd_up() {
   u "systemd-run --user -q --unit hull-dockerd -p Delegate=yes \
        -E PATH=/usr/share/docker.io/contrib:/usr/local/bin:/usr/bin:/usr/sbin:/bin:/sbin \
        sh -c 'dockerd-rootless.sh --storage-driver vfs --add-runtime hull=/usr/local/bin/hull $* >/tmp/dockerd-rootless.log 2>&1'"
-  for _ in $(seq 240); do
+  for _ in $(seq 300); do
     u "$D version >/dev/null 2>&1" && return 0
     u "systemctl --user is-active -q hull-dockerd" || break
     sleep 1

@@ -70,7 +70,7 @@ stage "rootless: hull as an unprivileged user in the systemd guest (hack/rootles
 # test binaries are the ones built above, copied for the guest (no cargo there).
 rootless=0
 spec-tests/rootless-suite.sh prepare >/dev/null || rootless=1
-SYSTEMDVM_USER=1 SYSTEMDVM_TIMEOUT=${ROOTLESS_TIMEOUT:-1200} ROOTLESS_SUITE=1 ROOTLESS_PODMAN=1 \
+SYSTEMDVM_USER=1 SYSTEMDVM_TIMEOUT=${ROOTLESS_TIMEOUT:-1500} ROOTLESS_SUITE=1 ROOTLESS_PODMAN=1 \
   ROOTLESS_DOCKER=1 hack/systemd-vm.sh hack/rootless-tests.sh || rootless=1
 
 stage "engines on a systemd + cgroup v2 node, default configurations (hack/engines/systemd-node.sh in hack/systemd-vm.sh), and on pure v2 with cgroupfs (in hack/cgv2-vm.sh)"
