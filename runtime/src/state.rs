@@ -124,6 +124,8 @@ pub struct ContainerDir {
     pub dir: PathBuf,
     /// None for a read-only look ([`ContainerDir::peek`]).
     _lock: Option<File>,
+    /// config.json once decoded: `start` and `delete` ask for it up to three times.
+    config: std::cell::OnceCell<oci_spec::runtime::Spec>,
 }
 
 /// Opens a file or directory under `--root` without following a symlink at its name: a
@@ -205,6 +207,7 @@ impl ContainerDir {
             Ok(l) => Ok(ContainerDir {
                 dir,
                 _lock: Some(l),
+                config: Default::default(),
             }),
             Err(e) => {
                 let _ = fs::remove_dir_all(&tmp);
@@ -234,6 +237,7 @@ impl ContainerDir {
         Ok(ContainerDir {
             dir,
             _lock: Some(_lock),
+            config: Default::default(),
         })
     }
 
@@ -251,7 +255,11 @@ impl ContainerDir {
         }
         // The same refusal of a symlinked directory as a locked open.
         drop(open_nofollow(&dir, true)?);
-        Ok(ContainerDir { dir, _lock: None })
+        Ok(ContainerDir {
+            dir,
+            _lock: None,
+            config: Default::default(),
+        })
     }
 
     /// The lock's fd number: a forked init must close its copy, or the lock (which belongs
@@ -275,16 +283,21 @@ impl ContainerDir {
     }
 
     /// Saves the bundle's config (as read at create time).
-    pub fn save_config(&self, raw: &[u8]) -> Result<()> {
+    pub fn save_config(&mut self, raw: &[u8]) -> Result<()> {
+        self.config.take();
         write_atomic(&self.dir.join(CONFIG_FILE), raw)
     }
 
-    /// Reads the config saved at create time.
+    /// Reads the config saved at create time (decoded once per command).
     pub fn load_config(&self) -> Result<oci_spec::runtime::Spec> {
+        if let Some(c) = self.config.get() {
+            return Ok(c.clone());
+        }
         let p = self.dir.join(CONFIG_FILE);
         let data = read_nofollow(&p)?;
-        crate::compat::spec_from_slice(&data, false)
-            .map_err(|e| Error::container(format!("{}: {e}", p.display())))
+        let c = crate::compat::spec_from_slice(&data, false)
+            .map_err(|e| Error::container(format!("{}: {e}", p.display())))?;
+        Ok(self.config.get_or_init(|| c).clone())
     }
 
     /// Path of the exec fifo.
