@@ -39,7 +39,7 @@ fn trust_cgroup(dir: &ContainerDir, id: &str, st: &mut Persisted) {
     let Some(cg) = &st.cgroup else {
         return;
     };
-    let checked = dir.load_config().and_then(|spec| {
+    let checked = dir.config().and_then(|spec| {
         let path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
         Ok(cgroups::verify_state(
             cg,
@@ -95,7 +95,7 @@ pub fn start(g: &RuntimeOptions, id: &str) -> Result<i32> {
         }
     }
     let fifo = dir.fifo();
-    let config = dir.load_config()?;
+    let config = dir.config()?;
     let hooks = config.hooks().clone().unwrap_or_default();
     // With startContainer hooks, start waits for the init to get past them (their failure
     // is start's error, runtime.md). A reader opened *before* our writer sees POLLHUP once
@@ -230,7 +230,7 @@ fn signal_process(pid: i32, start: u64, sig: i32) -> Result<()> {
 /// Whether the container has a pid namespace of its own (one it does not join by path).
 /// Without one, its processes outlive a SIGKILLed init.
 fn private_pid_ns(dir: &ContainerDir) -> bool {
-    let Ok(spec) = dir.load_config() else {
+    let Ok(spec) = dir.config() else {
         return true;
     };
     spec.linux()
@@ -326,8 +326,8 @@ pub fn delete(g: &RuntimeOptions, id: &str, force: bool) -> Result<i32> {
     // linux.netDevices go back to the host while the container's network namespace lives
     // (a dead init's pid may be another process's by now: only a joined path then).
     let netdevs = |pid| {
-        if let Ok(c) = dir.load_config() {
-            crate::netdev::return_to_host(&c, pid);
+        if let Ok(c) = dir.config() {
+            crate::netdev::return_to_host(c, pid);
         }
     };
     match status {
@@ -380,23 +380,30 @@ fn kill_and_wait(st: &Persisted) -> Result<()> {
 }
 
 /// Removes a stopped container's cgroup and state, then runs its poststop hooks.
-fn destroy(dir: ContainerDir, st: &Persisted) -> Result<()> {
+fn destroy(mut dir: ContainerDir, st: &Persisted) -> Result<()> {
     if let Some(m) = st.cgroup.as_ref().map(cgroups::load_manager).transpose()? {
-        // Processes that outlive the init (no pid namespace) are killed too.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let pids = m.pids().unwrap_or_default();
-            if pids.is_empty() || Instant::now() > deadline {
-                break;
+        // With a pid namespace of its own the cgroup is empty by now: the kernel kills every
+        // process of the namespace when its init dies, and the init (which `delete` saw
+        // dead) is not dead before they are gone. So the cgroups go first, and the look into
+        // every hierarchy's cgroup.procs is only for what is still busy.
+        let own_ns = dir.config().is_ok() && private_pid_ns(&dir);
+        if !own_ns || m.destroy().is_err() {
+            // Processes that outlive the init (no pid namespace) are killed too.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let pids = m.pids().unwrap_or_default();
+                if pids.is_empty() || Instant::now() > deadline {
+                    break;
+                }
+                for p in pids {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+                }
+                std::thread::sleep(Duration::from_millis(5));
             }
-            for p in pids {
-                let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
-            }
-            std::thread::sleep(Duration::from_millis(5));
+            m.destroy()?;
         }
-        m.destroy()?;
     }
-    let config = dir.load_config().ok();
+    let config = dir.take_config();
     dir.remove()?;
     if let Some(c) = config {
         crate::intelrdt::leave(&st.id, &c);

@@ -288,16 +288,27 @@ impl ContainerDir {
         write_atomic(&self.dir.join(CONFIG_FILE), raw)
     }
 
-    /// Reads the config saved at create time (decoded once per command).
-    pub fn load_config(&self) -> Result<oci_spec::runtime::Spec> {
+    /// The config saved at create time, decoded once per command (`start` and `delete`
+    /// look at it up to three times).
+    pub fn config(&self) -> Result<&oci_spec::runtime::Spec> {
         if let Some(c) = self.config.get() {
-            return Ok(c.clone());
+            return Ok(c);
         }
+        let c = self.load_config()?;
+        Ok(self.config.get_or_init(|| c))
+    }
+
+    /// The config saved at create time, decoded afresh.
+    pub fn load_config(&self) -> Result<oci_spec::runtime::Spec> {
         let p = self.dir.join(CONFIG_FILE);
         let data = read_nofollow(&p)?;
-        let c = crate::compat::spec_from_slice(&data, false)
-            .map_err(|e| Error::container(format!("{}: {e}", p.display())))?;
-        Ok(self.config.get_or_init(|| c).clone())
+        crate::compat::spec_from_slice(&data, false)
+            .map_err(|e| Error::container(format!("{}: {e}", p.display())))
+    }
+
+    /// [`ContainerDir::config`], owned, for a caller about to remove the directory.
+    pub fn take_config(&mut self) -> Option<oci_spec::runtime::Spec> {
+        self.config.take().or_else(|| self.load_config().ok())
     }
 
     /// Path of the exec fifo.
