@@ -151,7 +151,7 @@ pub fn start(g: &RuntimeOptions, id: &str) -> Result<i32> {
         ph.end("exec wait");
     }
     if hooks.poststart().is_some() {
-        let s = state_for_hooks(id, "running", st.pid, &st.bundle, &config);
+        let s = state_for_hooks(id, "running", st.pid, &st.bundle, config);
         // runtime-spec 1.3.0: a failing poststart hook is an error and stops the container
         // (runc kills it too); `delete` then runs the poststop hooks.
         if let Err(e) = hooks::run("poststart", hooks.poststart().as_ref(), &s) {
