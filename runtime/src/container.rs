@@ -469,6 +469,7 @@ pub fn list(g: &RuntimeOptions, format: &str, quiet: bool, root_given: bool) -> 
         )));
     }
     let mut rows = Vec::new();
+    let mut names: Vec<(u32, Option<String>)> = Vec::new();
     for id in state::list_ids(&g.root)? {
         let (dir, st, status) = match peek_container(g, &id) {
             Ok(x) => x,
@@ -480,17 +481,30 @@ pub fn list(g: &RuntimeOptions, format: &str, quiet: bool, root_given: bool) -> 
                 continue;
             }
         };
-        let owner = fs::metadata(&dir.dir)
-            .ok()
-            .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-            .and_then(state::user_name)
-            .unwrap_or_default();
+        // /etc/passwd is read once per owner, not once per container (and not for -q).
+        let owner = match quiet {
+            true => String::new(),
+            false => fs::metadata(&dir.dir)
+                .ok()
+                .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+                .and_then(|uid| {
+                    if let Some((_, n)) = names.iter().find(|(u, _)| *u == uid) {
+                        return n.clone();
+                    }
+                    let n = state::user_name(uid);
+                    names.push((uid, n.clone()));
+                    n
+                })
+                .unwrap_or_default(),
+        };
         rows.push((st, status, owner));
     }
     if quiet {
-        for (st, _, _) in &rows {
-            println!("{}", st.id);
-        }
+        let ids: String = rows
+            .iter()
+            .map(|(st, _, _)| format!("{}\n", st.id))
+            .collect();
+        print!("{ids}");
         return Ok(0);
     }
     match format {
