@@ -250,11 +250,14 @@ impl ContainerDir {
     pub fn peek(root: &Path, id: &str) -> Result<Self> {
         validate_id(id)?;
         let dir = root.join(id);
-        if !dir.join(STATE_FILE).exists() {
-            return Err(Error::container(format!("container does not exist: {id}")));
+        // The same refusal of a symlinked directory as a locked open. No look for state.json
+        // first: its read (`load`) reports a missing one as a missing container.
+        match open_nofollow(&dir, true) {
+            Err(e) if e.errno() == Some(libc::ENOENT) => {
+                return Err(Error::container(format!("container does not exist: {id}")))
+            }
+            r => drop(r?),
         }
-        // The same refusal of a symlinked directory as a locked open.
-        drop(open_nofollow(&dir, true)?);
         Ok(ContainerDir {
             dir,
             _lock: None,
@@ -376,7 +379,14 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 
 /// Reads `(state char, start time)` of a process from /proc/<pid>/stat.
 pub fn proc_stat(pid: i32) -> Option<(u8, u64)> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    use std::io::Read;
+    // One read into a buffer the line fits in (procfs reports no size, so read_to_string
+    // would take five or six reads); `list` does this once per container.
+    let mut buf = [0u8; 4096];
+    let n = File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut f| f.read(&mut buf))
+        .ok()?;
+    let s = std::str::from_utf8(&buf[..n]).ok()?;
     // The comm field may contain spaces and parentheses: parse after the last ')'.
     let rest = &s[s.rfind(')')? + 2..];
     let mut fields = rest.split(' ');
