@@ -112,9 +112,12 @@ pub(crate) fn create_inner(
     };
     let pidfd_sock = crate::tty::pidfd_socket(o.pidfd_socket.as_deref())?;
     let mut intent = intent(g, o, &bundle)?;
+    // The intent names the cgroup's directories from its first save: one write less.
+    let cg = plan_cgroup(g, &o.id, &bundle)?;
+    intent.cgroup = Some(cg.state().planned());
     let fifo = make_state_dir(g, &o.id, &bundle, &intent, &mut guard)?;
     ph.end("state dir");
-    make_cgroup(g, &o.id, &bundle, &mut intent, &mut guard)?;
+    make_cgroup(g, cg, &bundle, &mut intent, &mut guard)?;
     ph.end("cgroup");
     let placement = Placement::prepare(guard.cgroup(), &init)?;
     let (pid, chan) = clone_init(o, &bundle, init, fifo, &guard, &placement)?;
@@ -280,34 +283,46 @@ fn make_state_dir(
         .into())
 }
 
-/// Phase `cgroup`: makes the container's cgroup and applies `linux.resources`, recording
-/// in the intent first the directories it is about to make. Rootless (docs/rootless.md):
-/// the systemd driver asks the user's own manager; with cgroupfs, a cgroup the user may
-/// not make is skipped (a debug line) when the config asks for no limits (the container
-/// then runs in hull's own cgroup), and is an error naming the first limit otherwise, as
-/// runc's "rootless needs no limits" rule.
-fn make_cgroup(
+/// The container's cgroup manager, before anything is made: the intent saved with the
+/// state dir records the directories [`make_cgroup`] is about to make. As a user
+/// (`--rootless`), the systemd driver asks the user's own manager.
+fn plan_cgroup(
     g: &RuntimeOptions,
     id: &str,
     bundle: &spec::Bundle,
-    intent: &mut Persisted,
-    guard: &mut CreateGuard,
-) -> Result<()> {
-    let linux = bundle.spec.linux().clone().unwrap_or_default();
+) -> Result<Box<dyn CgroupManager>> {
+    let linux = bundle.spec.linux().as_ref();
     let bus = match g.rootless {
         true => cgroups::systemd::Bus::User,
         false => cgroups::systemd::Bus::System,
     };
-    let mut cg = cgroups::new_manager(&cgroups::NewCgroup {
-        cgroups_path: linux.cgroups_path().as_deref(),
+    Ok(cgroups::new_manager(&cgroups::NewCgroup {
+        cgroups_path: linux.and_then(|l| l.cgroups_path().as_deref()),
         id,
         systemd: g.systemd_cgroup.then_some(bus),
         annotations: bundle.spec.annotations().as_ref(),
         rootless: g.rootless,
-    })?;
-    intent.cgroup = Some(cg.state().planned());
-    guard.save(intent)?;
-    let created = cg.create(linux.resources().as_ref());
+    })?)
+}
+
+/// Phase `cgroup`: makes the container's cgroup (planned in the intent already) and
+/// applies `linux.resources`. Rootless (docs/rootless.md): with cgroupfs, a cgroup the user
+/// may not make is skipped (a debug line) when the config asks for no limits (the container
+/// then runs in hull's own cgroup, and the intent names none), and is an error naming the
+/// first limit otherwise, as runc's "rootless needs no limits" rule.
+fn make_cgroup(
+    g: &RuntimeOptions,
+    mut cg: Box<dyn CgroupManager>,
+    bundle: &spec::Bundle,
+    intent: &mut Persisted,
+    guard: &mut CreateGuard,
+) -> Result<()> {
+    let resources = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref());
+    let created = cg.create(resources);
     let denied = |e: &cgroups::Error| {
         matches!(e, cgroups::Error::Sys { source, .. }
             if matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS)))
@@ -320,7 +335,7 @@ fn make_cgroup(
             // Nothing of it is left for a `delete` of a killed create to remove.
             intent.cgroup = None;
             guard.save(intent)?;
-            let r = linux.resources().clone().unwrap_or_default();
+            let r = resources.cloned().unwrap_or_default();
             if let Some(field) = cgroups::needs_controllers(&r) {
                 return Err(Error::config(
                     field,
