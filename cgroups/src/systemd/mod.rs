@@ -40,7 +40,8 @@ pub const PROPERTY_ANNOTATION: &str = "org.systemd.property.";
 /// Which systemd instance owns the unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bus {
-    /// The system manager (root): the system bus, or `/run/systemd/private` without one.
+    /// The system manager (root): its private socket `/run/systemd/private`, else the system
+    /// bus (`Connection::system_manager`).
     System,
     /// The calling user's manager (rootless): the user bus.
     User,
