@@ -40,8 +40,7 @@ pub const PROPERTY_ANNOTATION: &str = "org.systemd.property.";
 /// Which systemd instance owns the unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bus {
-    /// The system manager (root): its private socket `/run/systemd/private`, else the system
-    /// bus (`Connection::system_manager`).
+    /// The system manager (root): the system bus, or `/run/systemd/private` without one.
     System,
     /// The calling user's manager (rootless): the user bus.
     User,
@@ -120,7 +119,8 @@ impl SystemdCgroup {
     fn connect(&self) -> Result<Systemd> {
         let conn = match self.bus {
             Bus::User => Connection::user(),
-            // As root systemd's private socket, else the system bus (hull-dbus).
+            // The bus first, as runc; as root, systemd's private socket where there is no
+            // bus daemon (hull-dbus says why not the other way round).
             Bus::System => Connection::system_manager(),
         };
         conn.map(Systemd::new)
