@@ -6,7 +6,9 @@
 //! arrives later as a `JobRemoved` signal. To never miss that signal, the subscription (a
 //! match rule on a bus, `Subscribe` for the Manager) must be in place *before* the job is
 //! created; the `*_and_wait` methods do it in that order, and signals that arrive while we
-//! still wait for the method's reply are queued by the [`Connection`].
+//! still wait for the method's reply are queued by the [`Connection`]. They also send the
+//! subscription and the job's call in one write (with the handshake of a new connection),
+//! so a start or a stop costs one round trip before its job's signal.
 
 use std::time::Duration;
 
@@ -28,6 +30,8 @@ pub const SCOPE_INTERFACE: &str = "org.freedesktop.systemd1.Scope";
 /// The slice-specific interface.
 pub const SLICE_INTERFACE: &str = "org.freedesktop.systemd1.Slice";
 const PROPERTIES_INTERFACE: &str = "org.freedesktop.DBus.Properties";
+const BUS_NAME: &str = "org.freedesktop.DBus";
+const BUS_PATH: &str = "/org/freedesktop/DBus";
 /// The match rule for the Manager's JobRemoved signals.
 const JOB_REMOVED_RULE: &str = "type='signal',sender='org.freedesktop.systemd1',\
 path='/org/freedesktop/systemd1',interface='org.freedesktop.systemd1.Manager',\
@@ -60,8 +64,7 @@ impl Systemd {
     }
 
     fn manager_call(&mut self, member: &str, body: Vec<Value>) -> Result<Vec<Value>> {
-        self.conn
-            .call_method(DESTINATION, MANAGER_PATH, MANAGER_INTERFACE, member, body)
+        Ok(self.conn.call(manager_message(member, body))?.body)
     }
 
     /// Makes sure JobRemoved signals reach us: a match rule on a bus (a peer-to-peer
@@ -69,20 +72,59 @@ impl Systemd {
     /// `Manager.Subscribe`, without which older systemd versions send no job signals.
     /// Idempotent; call it before creating the jobs you will wait for.
     pub fn subscribe(&mut self) -> Result<()> {
+        let serials = self.queue_subscribe()?;
+        self.subscribed_by(&serials)
+    }
+
+    /// Queues the calls of [`Systemd::subscribe`] (none once subscribed) and returns their
+    /// serials for [`Systemd::subscribed_by`].
+    fn queue_subscribe(&mut self) -> Result<Vec<u32>> {
+        let mut serials = Vec::new();
         if self.subscribed {
-            return Ok(());
+            return Ok(serials);
         }
         if self.conn.is_bus() {
-            self.conn.add_match(JOB_REMOVED_RULE)?;
+            let m = Message::method_call(BUS_NAME, BUS_PATH, BUS_NAME, "AddMatch")
+                .with_body(vec![JOB_REMOVED_RULE.into()]);
+            serials.push(self.conn.queue(m)?);
         }
-        // "Already subscribed" (another Systemd on this connection did it) is fine.
-        match self.manager_call("Subscribe", vec![]) {
-            Ok(_) => {}
-            Err(e) if e.dbus_name() == Some("org.freedesktop.systemd1.AlreadySubscribed") => {}
-            Err(e) => return Err(e),
+        serials.push(self.conn.queue(manager_message("Subscribe", vec![]))?);
+        Ok(serials)
+    }
+
+    /// Collects the replies to the calls [`Systemd::queue_subscribe`] queued.
+    fn subscribed_by(&mut self, serials: &[u32]) -> Result<()> {
+        let mut first_err = None;
+        for &s in serials {
+            match self.conn.reply(s, "the JobRemoved subscription") {
+                Ok(_) => {}
+                // "Already subscribed" (another Systemd on this connection did it) is fine.
+                Err(e) if e.dbus_name() == Some("org.freedesktop.systemd1.AlreadySubscribed") => {}
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
         }
-        self.subscribed = true;
-        Ok(())
+        match first_err {
+            Some(e) => Err(e),
+            None => {
+                self.subscribed = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// Calls the Manager method `member` that creates a job, with the subscription queued
+    /// before it in the same write, and returns the job's path.
+    fn job_call(&mut self, member: &str, body: Vec<Value>) -> Result<String> {
+        let subs = self.queue_subscribe()?;
+        let serial = self.conn.queue(manager_message(member, body))?;
+        // A failed subscription is not the call's outcome: the job may exist all the same.
+        // `wait_job` subscribes again, and a job whose signal is missed times out (which a
+        // caller treats as "the unit may exist").
+        let _ = self.subscribed_by(&subs);
+        let reply = self.conn.reply(serial, member)?;
+        job_path(member, &reply.body)
     }
 
     /// `StartTransientUnit(name, mode, properties, aux=[])`; returns the job's object path.
@@ -110,8 +152,8 @@ impl Systemd {
         properties: &[(String, Value)],
         timeout: Duration,
     ) -> Result<String> {
-        self.subscribe()?;
-        let job = self.start_transient_unit(name, mode, properties)?;
+        let body = start_transient_unit_body(name, mode, properties);
+        let job = self.job_call("StartTransientUnit", body)?;
         self.wait_job(&job, timeout)
     }
 
@@ -150,11 +192,27 @@ impl Systemd {
         mode: &str,
         timeout: Duration,
     ) -> Result<String> {
-        self.subscribe()?;
-        let job = self.stop_unit(name, mode)?;
+        let job = self.job_call("StopUnit", vec![name.into(), mode.into()])?;
         self.wait_job(&job, timeout)
     }
 
+    /// What a runtime's `delete` does with its unit: stops it (mode `replace`), waits up to
+    /// `timeout` for the job, then resets the unit in case it ended failed, so that nothing
+    /// stays loaded and the name is free. Returns the stop job's result, or `None` when the
+    /// unit was not loaded (a scope is unloaded by systemd once its processes are gone):
+    /// then that one round trip was all.
+    pub fn stop_and_reset_unit(&mut self, name: &str, timeout: Duration) -> Result<Option<String>> {
+        let res = match self.stop_unit_and_wait(name, "replace", timeout) {
+            Ok(res) => res,
+            // Not loaded, so not failed either: there is nothing to reset.
+            Err(e) if e.is_no_such_unit() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // A failed unit stays loaded until reset. Any other outcome (the unit was unloaded
+        // meanwhile: NoSuchUnit) leaves nothing to do.
+        let _ = self.reset_failed_unit(name);
+        Ok(Some(res))
+    }
     /// `ResetFailedUnit(name)`: forget a failed unit so its name can be reused.
     pub fn reset_failed_unit(&mut self, name: &str) -> Result<()> {
         self.manager_call("ResetFailedUnit", vec![name.into()])
@@ -233,6 +291,10 @@ impl Systemd {
     pub fn get_manager_property(&mut self, property: &str) -> Result<Value> {
         self.get_property(MANAGER_PATH, MANAGER_INTERFACE, property)
     }
+}
+
+fn manager_message(member: &str, body: Vec<Value>) -> Message {
+    Message::method_call(DESTINATION, MANAGER_PATH, MANAGER_INTERFACE, member).with_body(body)
 }
 
 fn unexpected(method: &str, reply: &[Value]) -> Error {

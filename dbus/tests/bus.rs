@@ -128,6 +128,9 @@ fn hello_list_names_and_get_id() {
         return;
     };
     let mut c = Connection::open_bus(&d.address, T).unwrap();
+    // The handshake is pipelined: its answer is read with the first reply, or here.
+    assert_eq!(c.unique_name(), None);
+    c.finish_handshake().unwrap();
     let me = c.unique_name().unwrap().to_string();
     assert!(me.starts_with(':'), "{me}");
     assert!(c.is_bus());
@@ -217,6 +220,7 @@ fn signal_from_another_connection() {
     let m = rx
         .wait_signal(T, "Ping", |m| m.member.as_deref() == Some("Ping"))
         .unwrap();
+    tx.finish_handshake().unwrap();
     assert_eq!(m.sender.as_deref(), tx.unique_name());
     assert_eq!(m.path.as_deref(), Some("/org/example"));
     assert_eq!(m.body, body);
@@ -265,8 +269,8 @@ fn abstract_address_and_address_lists() {
     // Unusable entries before the usable one are skipped.
     let list = format!("tcp:host=localhost,port=1;unix:tmpdir=/tmp;{}", d.address);
     let mut c = Connection::open_bus(&list, T).unwrap();
-    assert!(c.unique_name().is_some());
     c.bus_call("GetId", vec![]).unwrap();
+    assert!(c.unique_name().is_some());
 }
 
 #[test]
@@ -276,7 +280,8 @@ fn peer_to_peer_handshake_sends_no_hello() {
     };
     // The daemon would answer a Hello, so the absence of a unique name shows none was sent;
     // the SASL part is the same one systemd's private socket speaks.
-    let c = Connection::open_peer(&d.address, T).unwrap();
+    let mut c = Connection::open_peer(&d.address, T).unwrap();
+    c.finish_handshake().unwrap();
     assert_eq!(c.unique_name(), None);
     assert!(!c.is_bus());
     assert_eq!(c.server_guid().len(), 32);
@@ -296,7 +301,9 @@ fn constructors_read_the_bus_address_variables() {
     std::env::remove_var("DBUS_SESSION_BUS_ADDRESS");
     std::env::remove_var("DBUS_SYSTEM_BUS_ADDRESS");
     for c in [session, user, system] {
-        assert!(c.unwrap().unique_name().is_some());
+        let mut c = c.unwrap();
+        c.finish_handshake().unwrap();
+        assert!(c.unique_name().is_some());
     }
 }
 
@@ -307,4 +314,39 @@ fn connecting_to_nothing_fails_clearly() {
         .unwrap();
     assert!(e.to_string().contains("/nonexistent/hull-dbus/bus"), "{e}");
     assert!(Connection::open_bus("tcp:host=localhost,port=1", T).is_err());
+}
+
+#[test]
+fn queued_calls_go_out_together_and_replies_are_kept_for_their_caller() {
+    let Some(d) = daemon(Listen::Path) else {
+        return;
+    };
+    // The handshake, three calls and nothing read yet: one write, one round trip.
+    let mut c = Connection::open_bus(&d.address, T).unwrap();
+    let call = |member: &str, body: Vec<Value>| {
+        hull_dbus::Message::method_call(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            member,
+        )
+        .with_body(body)
+    };
+    let id = c.queue(call("GetId", vec![])).unwrap();
+    let bad = c.queue(call("NoSuchMethod", vec![])).unwrap();
+    let owner = c
+        .queue(call("NameHasOwner", vec!["org.freedesktop.DBus".into()]))
+        .unwrap();
+    // Collected last-first: the earlier replies wait for their own `reply`.
+    let has = c.reply(owner, "NameHasOwner").unwrap();
+    assert_eq!(has.body, vec![Value::Bool(true)]);
+    let e = c.reply(bad, "NoSuchMethod").unwrap_err();
+    assert_eq!(
+        e.dbus_name(),
+        Some("org.freedesktop.DBus.Error.UnknownMethod"),
+        "{e}"
+    );
+    let id = c.reply(id, "GetId").unwrap();
+    assert_eq!(id.body[0].as_str().map(str::len), Some(32));
+    assert!(c.unique_name().is_some());
 }

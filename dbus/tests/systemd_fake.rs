@@ -44,10 +44,14 @@ impl Peer {
     }
 
     fn handshake(&mut self) {
-        while !self.buf.windows(7).any(|w| w == b"BEGIN\r\n") {
+        // The client pipelines: its first messages may follow BEGIN in the same read.
+        let end = loop {
+            if let Some(i) = self.buf.windows(7).position(|w| w == b"BEGIN\r\n") {
+                break i + 7;
+            }
             assert!(self.fill(), "client closed during auth");
-        }
-        let text = String::from_utf8(self.buf.clone()).unwrap();
+        };
+        let text = String::from_utf8(self.buf[..end].to_vec()).unwrap();
         let uid = nix::unistd::geteuid().as_raw();
         let hex: String = uid
             .to_string()
@@ -58,7 +62,6 @@ impl Peer {
             text.starts_with(&format!("\0AUTH EXTERNAL {hex}\r\n")),
             "{text:?}"
         );
-        let end = text.find("BEGIN\r\n").unwrap() + 7;
         self.buf.drain(..end);
         self.s
             .write_all(b"OK 0123456789abcdef0123456789abcdef\r\n")
@@ -209,10 +212,18 @@ fn errors_are_recognisable() {
         .stop_unit_and_wait("gone.scope", "replace", T)
         .unwrap_err();
     assert!(e.is_no_such_unit(), "{e}");
+    // A unit that is not loaded is not failed either: no ResetFailedUnit follows.
+    assert_eq!(sd.stop_and_reset_unit("gone.scope", T).unwrap(), None);
     drop(sd);
     assert_eq!(
         server.join().unwrap(),
-        ["Subscribe", "StartTransientUnit", "GetUnit", "StopUnit"]
+        [
+            "Subscribe",
+            "StartTransientUnit",
+            "GetUnit",
+            "StopUnit",
+            "StopUnit"
+        ]
     );
 }
 
@@ -294,10 +305,20 @@ fn stop_kill_reset_properties() {
         sd.stop_unit_and_wait("hull-x.scope", "replace", T).unwrap(),
         "done"
     );
+    // A unit that was loaded is reset after its stop job, in case it ended failed.
+    assert_eq!(
+        sd.stop_and_reset_unit("hull-x.scope", T)
+            .unwrap()
+            .as_deref(),
+        Some("done")
+    );
     drop(sd);
     let calls = server.join().unwrap();
     assert_eq!(calls.first().map(String::as_str), Some("ResetFailedUnit"));
-    assert_eq!(calls.last().map(String::as_str), Some("StopUnit"));
+    assert_eq!(
+        &calls[calls.len() - 3..],
+        ["StopUnit", "StopUnit", "ResetFailedUnit"]
+    );
 }
 
 #[test]
@@ -349,7 +370,9 @@ fn rejected_authentication_is_an_auth_error() {
         s.write_all(b"REJECTED DBUS_COOKIE_SHA1\r\n").unwrap();
     });
     let address = format!("unix:path={}/s", dir.0.display());
-    let e = Connection::open_peer(&address, T).err().unwrap();
+    // The handshake is pipelined: its refusal is the first reply's error.
+    let mut c = Connection::open_peer(&address, T).unwrap();
+    let e = c.finish_handshake().err().unwrap();
     assert!(matches!(e, hull_dbus::Error::Auth(_)), "{e}");
     assert!(e.to_string().contains("DBUS_COOKIE_SHA1"), "{e}");
     server.join().unwrap();

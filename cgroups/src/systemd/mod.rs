@@ -120,16 +120,8 @@ impl SystemdCgroup {
         let conn = match self.bus {
             Bus::User => Connection::user(),
             // The bus first, as runc; as root, systemd's private socket where there is no
-            // bus daemon (early boot, minimal hosts).
-            Bus::System => Connection::system().or_else(|e| {
-                Connection::systemd_private().map_err(|e2| hull_dbus::Error::Io {
-                    context: format!("system bus: {e}; systemd's private socket"),
-                    source: match e2 {
-                        hull_dbus::Error::Io { source, .. } => source,
-                        other => std::io::Error::other(other.to_string()),
-                    },
-                })
-            }),
+            // bus daemon (hull-dbus says why not the other way round).
+            Bus::System => Connection::system_manager(),
         };
         conn.map(Systemd::new)
             .map_err(|e| Error::msg(format!("systemd cgroup driver: connect to systemd: {e}")))
@@ -202,9 +194,17 @@ impl SystemdCgroup {
             Err(e) => return (false, Err(e)),
         };
         let mut retried = false;
+        let t = std::time::Instant::now();
         loop {
             match sd.start_transient_unit_and_wait(&self.unit, "replace", &props, JOB_TIMEOUT) {
-                Ok(res) if res == "done" => return (true, Ok(())),
+                Ok(res) if res == "done" => {
+                    log::debug!(
+                        "systemd unit {}: started in {} us",
+                        self.unit,
+                        t.elapsed().as_micros()
+                    );
+                    return (true, Ok(()));
+                }
                 Ok(res) => {
                     let msg = format!("systemd unit {}: the start job ended {res:?}", self.unit);
                     return (true, Err(Error::config(field, msg)));
@@ -407,13 +407,24 @@ impl CgroupManager for SystemdCgroup {
                 None => Ok(()),
             };
         }
+        let t = std::time::Instant::now();
         let mut sd = self.connect()?;
-        match sd.stop_unit_and_wait(&self.unit, "replace", JOB_TIMEOUT) {
-            Ok(res) if res != "done" => {
+        // Stopped, and reset if it failed: its name must be free for the next one. A scope
+        // whose processes are all gone is no longer loaded, and one round trip says so.
+        match sd.stop_and_reset_unit(&self.unit, JOB_TIMEOUT) {
+            Ok(Some(res)) if res != "done" => {
                 log::warn!("systemd unit {}: the stop job ended {res:?}", self.unit)
             }
-            Ok(_) => {}
-            Err(e) if e.is_no_such_unit() => {}
+            Ok(res) => log::debug!(
+                "systemd unit {}: {} in {} us",
+                self.unit,
+                if res.is_some() {
+                    "stopped"
+                } else {
+                    "not loaded"
+                },
+                t.elapsed().as_micros()
+            ),
             Err(e) => {
                 return Err(Error::msg(format!(
                     "systemd unit {}: StopUnit: {e}",
@@ -421,8 +432,6 @@ impl CgroupManager for SystemdCgroup {
                 )))
             }
         }
-        // A failed unit stays loaded until reset; its name must be free for the next one.
-        let _ = sd.reset_failed_unit(&self.unit);
         match &self.fs {
             Some(f) => f.destroy(),
             None => Ok(()),
