@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use hull_runtime::options::{
-    CreateOptions, ExecOptions, LogOptions, RunOptions, RuntimeOptions, UpdateOptions,
+    CheckpointOptions, CreateOptions, CriuOptions, ExecOptions, LogOptions, RestoreOptions,
+    RunOptions, RuntimeOptions, UpdateOptions,
 };
 use hull_runtime::{cgroup_ops, container, logging};
 
@@ -33,9 +34,9 @@ pub struct Global {
     /// Rootless mode hint (`true`, `false`, `auto`); accepted for compatibility.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
-    /// Path to criu (accepted for compatibility; checkpointing is not supported).
-    #[arg(long, hide = true)]
-    pub criu: Option<String>,
+    /// Path to the criu binary for checkpoint and restore (default: `criu` in PATH).
+    #[arg(long)]
+    pub criu: Option<PathBuf>,
 }
 
 #[derive(Parser, Debug)]
@@ -227,6 +228,102 @@ pub struct UpdateOpts {
     pub id: String,
 }
 
+/// Flags `checkpoint` and `restore` share (runc's spelling).
+#[derive(Args, Debug, Clone)]
+pub struct CriuOpts {
+    /// Directory for the checkpoint images (default: ./checkpoint).
+    #[arg(long = "image-path")]
+    pub image_path: Option<PathBuf>,
+    /// Directory for CRIU's log and work files (default: the image path).
+    #[arg(long = "work-path")]
+    pub work_path: Option<PathBuf>,
+    /// Allow open TCP connections.
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// Allow external unix sockets.
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// Allow shell jobs (a terminal from outside the container).
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// Handle file locks.
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// How CRIU handles cgroups: soft, full, strict or ignore.
+    #[arg(long = "manage-cgroups-mode", default_value = "")]
+    pub manage_cgroups_mode: String,
+    /// Create this namespace empty instead of restoring it (only `network`).
+    #[arg(long = "empty-ns", default_value = "")]
+    pub empty_ns: String,
+    /// Deduplicate the images of a previous dump.
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    /// Lazy migration: memory pages are served on demand.
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+    /// Container id.
+    pub id: String,
+}
+
+/// `checkpoint` flags (runc's).
+#[derive(Args, Debug, Clone)]
+pub struct CheckpointOpts {
+    #[command(flatten)]
+    pub criu: CriuOpts,
+    /// Images of a previous (pre-)dump, relative to the image path.
+    #[arg(long = "parent-path")]
+    pub parent_path: Option<PathBuf>,
+    /// Leave the container running after the checkpoint.
+    #[arg(long = "leave-running")]
+    pub leave_running: bool,
+    /// Drop in-flight TCP connections.
+    #[arg(long = "tcp-skip-in-flight")]
+    pub tcp_skip_in_flight: bool,
+    /// Allow link remaps for unlinked open files.
+    #[arg(long = "link-remap")]
+    pub link_remap: bool,
+    /// With --lazy-pages: fd told (one byte) when the page server is ready.
+    #[arg(long = "status-fd", default_value_t = -1, allow_negative_numbers = true)]
+    pub status_fd: i32,
+    /// ADDRESS:PORT of a CRIU page server to send the memory to.
+    #[arg(long = "page-server")]
+    pub page_server: Option<String>,
+    /// Dump only memory, leave the container running (for a later dump with --parent-path).
+    #[arg(long = "pre-dump")]
+    pub pre_dump: bool,
+}
+
+/// `restore` flags (runc's).
+#[derive(Args, Debug, Clone)]
+pub struct RestoreOpts {
+    #[command(flatten)]
+    pub criu: CriuOpts,
+    /// Path to the bundle directory (holds config.json); defaults to the current directory.
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the restored pty master when process.terminal is true.
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Detach from the restored container's process.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// File to write the restored init's host pid to.
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Do not make hull a child subreaper.
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+    /// Accepted as runc does (CRIU sets up the root itself).
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// LSM profile for the restored processes, TYPE:NAME.
+    #[arg(long = "lsm-profile")]
+    pub lsm_profile: Option<String>,
+    /// SELinux mount context for the restored mounts.
+    #[arg(long = "lsm-mount-context")]
+    pub lsm_mount_context: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Create a container from a bundle; its process waits for `start`.
@@ -306,6 +403,10 @@ enum Command {
         /// Container id.
         id: String,
     },
+    /// Checkpoint a running container with CRIU.
+    Checkpoint(CheckpointOpts),
+    /// Restore a container from a checkpoint and run it (like `run`).
+    Restore(RestoreOpts),
     /// List the processes running inside a container.
     Ps {
         /// Output format: table or json (json: the pids only).
@@ -413,6 +514,62 @@ impl ExecOpts {
     }
 }
 
+impl CriuOpts {
+    fn options(&self, criu: Option<PathBuf>) -> Result<CriuOptions, String> {
+        use hull_runtime::checkpoint::{parse_cg_mode, parse_empty_ns};
+        Ok(CriuOptions {
+            criu,
+            image_path: self.image_path.clone(),
+            work_path: self.work_path.clone(),
+            tcp_established: self.tcp_established,
+            ext_unix_sk: self.ext_unix_sk,
+            shell_job: self.shell_job,
+            file_locks: self.file_locks,
+            manage_cgroups_mode: parse_cg_mode(&self.manage_cgroups_mode)
+                .map_err(|e| e.to_string())?,
+            empty_ns: parse_empty_ns(&self.empty_ns).map_err(|e| e.to_string())?,
+            auto_dedup: self.auto_dedup,
+            lazy_pages: self.lazy_pages,
+        })
+    }
+}
+
+impl CheckpointOpts {
+    fn options(&self, criu: Option<PathBuf>) -> Result<CheckpointOptions, String> {
+        Ok(CheckpointOptions {
+            id: self.criu.id.clone(),
+            criu: self.criu.options(criu)?,
+            parent_path: self.parent_path.clone(),
+            leave_running: self.leave_running,
+            tcp_skip_in_flight: self.tcp_skip_in_flight,
+            page_server: self.page_server.clone(),
+            pre_dump: self.pre_dump,
+            link_remap: self.link_remap,
+            status_fd: (self.status_fd >= 0).then_some(self.status_fd),
+        })
+    }
+}
+
+impl RestoreOpts {
+    fn options(&self, criu: Option<PathBuf>) -> Result<RestoreOptions, String> {
+        Ok(RestoreOptions {
+            create: CreateOptions {
+                id: self.criu.id.clone(),
+                bundle: self.bundle.clone(),
+                console_socket: self.console_socket.clone(),
+                pid_file: self.pid_file.clone(),
+                no_pivot: self.no_pivot,
+                ..Default::default()
+            },
+            criu: self.criu.options(criu)?,
+            detach: self.detach,
+            no_subreaper: self.no_subreaper,
+            lsm_profile: self.lsm_profile.clone(),
+            lsm_mount_context: self.lsm_mount_context.clone(),
+        })
+    }
+}
+
 impl UpdateOpts {
     fn options(self) -> UpdateOptions {
         UpdateOptions {
@@ -517,6 +674,14 @@ pub fn main() -> i32 {
             id,
             ps_args,
         } => cgroup_ops::ps(g, &id, &format, &ps_args),
+        Command::Checkpoint(o) => match o.options(cli.global.criu.clone()) {
+            Ok(o) => hull_runtime::checkpoint::checkpoint(g, &o),
+            Err(e) => return fail(e),
+        },
+        Command::Restore(o) => match o.options(cli.global.criu.clone()) {
+            Ok(o) => hull_runtime::checkpoint::restore(g, &o),
+            Err(e) => return fail(e),
+        },
     };
     match res {
         Ok(code) => code,

@@ -22,15 +22,15 @@ use crate::{hooks, init, process, spec, sys};
 
 /// Undoes a half-made container when `create` fails: kills and reaps the init, removes
 /// the cgroup, then the state directory. Disarmed once the container exists.
-struct CreateGuard {
-    dir: Option<ContainerDir>,
-    cgroup: Option<Box<dyn CgroupManager>>,
-    pid: Option<i32>,
+pub(crate) struct CreateGuard {
+    pub(crate) dir: Option<ContainerDir>,
+    pub(crate) cgroup: Option<Box<dyn CgroupManager>>,
+    pub(crate) pid: Option<i32>,
 }
 
 impl CreateGuard {
     /// Saves the intent (or, at the end, the state) into the state dir.
-    fn save(&self, st: &Persisted) -> Result<()> {
+    pub(crate) fn save(&self, st: &Persisted) -> Result<()> {
         self.dir
             .as_ref()
             .ok_or_else(|| Error::container("state dir missing"))?
@@ -38,7 +38,7 @@ impl CreateGuard {
     }
 
     /// The cgroup made in phase `cgroup`.
-    fn cgroup(&self) -> Result<&dyn CgroupManager> {
+    pub(crate) fn cgroup(&self) -> Result<&dyn CgroupManager> {
         self.cgroup
             .as_deref()
             .ok_or_else(|| Error::container("cgroup manager missing"))
@@ -156,7 +156,11 @@ pub(crate) fn create_inner(
 /// The state.json `create` starts from: its intent ([`Persisted::creating`]), completed
 /// as it goes and saved before each thing it makes, so that a `create` killed at any point
 /// leaves a container that `list` shows and `delete --force` removes entirely.
-fn intent(g: &RuntimeOptions, o: &CreateOptions, bundle: &spec::Bundle) -> Result<Persisted> {
+pub(crate) fn intent(
+    g: &RuntimeOptions,
+    o: &CreateOptions,
+    bundle: &spec::Bundle,
+) -> Result<Persisted> {
     Ok(Persisted {
         id: o.id.clone(),
         pid: 0,
@@ -283,7 +287,7 @@ fn make_state_dir(
 
 /// Phase `cgroup`: makes the container's cgroup and applies `linux.resources`, recording
 /// in the intent first the directories it is about to make.
-fn make_cgroup(
+pub(crate) fn make_cgroup(
     g: &RuntimeOptions,
     id: &str,
     bundle: &spec::Bundle,
