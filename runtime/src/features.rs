@@ -232,6 +232,9 @@ mod tests {
         );
         assert_eq!(d["linux"]["cgroup"]["systemd"], true);
         assert_eq!(d["linux"]["cgroup"]["systemdUser"], false);
-        assert_eq!(d["annotations"]["io.github.hull.checkpoint.enabled"], "true");
+        assert_eq!(
+            d["annotations"]["io.github.hull.checkpoint.enabled"],
+            "true"
+        );
     }
 }

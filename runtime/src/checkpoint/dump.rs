@@ -33,7 +33,11 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     }
     let spec = dir.load_config()?;
     let dirs = Dirs::open(&o.criu, true)?;
-    let log = if o.pre_dump { "pre-dump.log" } else { "dump.log" };
+    let log = if o.pre_dump {
+        "pre-dump.log"
+    } else {
+        "dump.log"
+    };
     let mut req = base_opts(&o.criu, &spec, &dirs, log);
     req.int32(opt::PID, st.pid)
         .string(opt::ROOT, &st.rootfs.to_string_lossy())
@@ -51,9 +55,7 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
         let (addr, port) = ps
             .rsplit_once(':')
             .and_then(|(a, p)| Some((a, p.parse::<i32>().ok()?)))
-            .ok_or_else(|| {
-                Error::container(format!("--page-server {ps:?}: want ADDRESS:PORT"))
-            })?;
+            .ok_or_else(|| Error::container(format!("--page-server {ps:?}: want ADDRESS:PORT")))?;
         let mut m = Msg::default();
         m.string(1, addr).int32(2, port);
         req.message(opt::PS, &m);
@@ -100,7 +102,13 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     let s = rpc::Session::start(&criu)?;
     let what = if o.pre_dump { "pre-dump" } else { "dump" };
     let logp = dirs.work.join(log);
-    drive(&s, &rpc::request(typ, Some(&req)), what, &logp, |_, _, _| Ok(()))?;
+    drive(
+        &s,
+        &rpc::request(typ, Some(&req)),
+        what,
+        &logp,
+        |_, _, _| Ok(()),
+    )?;
     // A pre-dump's criu waits for more requests; closing the connection ends it.
     let ok = s.finish()?;
     if !ok && !o.pre_dump {

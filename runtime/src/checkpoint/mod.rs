@@ -217,7 +217,11 @@ pub fn externals(spec: &Spec, bundle: &Path, is_dir: impl Fn(&str) -> bool) -> V
         });
     }
     let linux = spec.linux().as_ref();
-    for p in linux.and_then(|l| l.masked_paths().as_ref()).into_iter().flatten() {
+    for p in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
         if !is_dir(p) {
             v.push(External {
                 dest: p.clone(),
@@ -230,7 +234,11 @@ pub fn externals(spec: &Spec, bundle: &Path, is_dir: impl Fn(&str) -> bool) -> V
         .into_iter()
         .map(|n| n.path.to_string_lossy().into_owned())
         .collect();
-    for d in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten() {
+    for d in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+    {
         devs.push(d.path().to_string_lossy().into_owned());
     }
     devs.sort();
@@ -285,7 +293,15 @@ pub(crate) fn criu_failed(what: &str, r: Option<&rpc::Resp>, log: &Path) -> Erro
         }
     }
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let errors: Vec<&str> = text.lines().filter(|l| l.contains("Error (")).collect();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("Error (")
+                && !r
+                    .and_then(|r| r.cr_errmsg.as_deref())
+                    .is_some_and(|m| l.contains(m.trim()))
+        })
+        .collect();
     for l in errors.iter().skip(errors.len().saturating_sub(3)) {
         msg.push_str(&format!("\n  {}", l.trim()));
     }
@@ -359,8 +375,12 @@ mod tests {
         assert!(e
             .iter()
             .any(|x| x.dest == "/proc/kcore" && x.name == "/dev/null"));
-        assert!(e.iter().any(|x| x.dest == "/dev/fuse" && x.source == "/dev/fuse"));
-        assert!(e.iter().any(|x| x.dest == "/dev/null" && x.name == "/dev/null"));
+        assert!(e
+            .iter()
+            .any(|x| x.dest == "/dev/fuse" && x.source == "/dev/fuse"));
+        assert!(e
+            .iter()
+            .any(|x| x.dest == "/dev/null" && x.name == "/dev/null"));
     }
 
     #[test]
@@ -388,7 +408,10 @@ mod tests {
             criu: Some(PathBuf::from("/nonexistent/criu")),
             ..Default::default()
         };
-        let e = find_criu(&o).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = find_criu(&o)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.starts_with("criu not found"), "{e}");
     }
 }

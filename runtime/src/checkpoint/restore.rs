@@ -41,6 +41,9 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
     state::validate_id(&c.id)?;
     let criu = super::find_criu(&o.criu)?;
     let bundle = spec::load(&c.bundle)?;
+    // First: directories opened before would stay in the host's namespace, where criu
+    // could not mount its cgroup yard under the work directory (EINVAL).
+    private_mounts()?;
     let dirs = Dirs::open(&o.criu, false)?;
     let descriptors = read_descriptors(&dirs.images)?;
     let terminal = bundle
@@ -63,7 +66,6 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
     if !o.no_subreaper {
         sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).ctx(|| "prctl(PR_SET_CHILD_SUBREAPER)")?;
     }
-    private_mounts()?;
 
     let mut guard = CreateGuard {
         dir: None,
@@ -139,22 +141,16 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
         |script, pid, fd| {
             match script {
                 "setup-namespaces" => {
-                    let st = create::state_for_hooks(
-                        &c.id,
-                        "creating",
-                        pid,
-                        &bundle.dir,
-                        &bundle.spec,
-                    );
+                    let st =
+                        create::state_for_hooks(&c.id, "creating", pid, &bundle.dir, &bundle.spec);
                     hooks::run("prestart", hooks_cfg.prestart().as_ref(), &st)?;
                     hooks::run("createRuntime", hooks_cfg.create_runtime().as_ref(), &st)?;
                 }
                 "post-restore" => {
                     guard.pid = Some(pid);
                     restored = pid;
-                    let (_, start) = state::proc_stat(pid).ok_or_else(|| {
-                        Error::container(format!("restored init {pid} vanished"))
-                    })?;
+                    let (_, start) = state::proc_stat(pid)
+                        .ok_or_else(|| Error::container(format!("restored init {pid} vanished")))?;
                     intent.pid = pid;
                     intent.pid_start = start;
                     intent.created = logging::rfc3339_now();

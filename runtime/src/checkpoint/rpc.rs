@@ -322,7 +322,8 @@ impl Session {
 
     /// Closes the connection and waits for criu; returns whether it exited successfully.
     pub fn finish(mut self) -> Result<bool> {
-        let _ = nix::sys::socket::shutdown(self.sock.as_raw_fd(), nix::sys::socket::Shutdown::Write);
+        let _ =
+            nix::sys::socket::shutdown(self.sock.as_raw_fd(), nix::sys::socket::Shutdown::Write);
         match self.child.take() {
             Some(mut c) => Ok(c.wait().ctx(|| "wait for criu")?.success()),
             None => Ok(true),
@@ -356,7 +357,11 @@ mod tests {
         assert_eq!(m.0, [0x08, 0x02, 0x18, 0x01, 0x48, 0x04]);
         let mut m = Msg::default();
         m.int32(1, -1);
-        assert_eq!(m.0.len(), 11, "a negative int32 takes ten bytes after the key");
+        assert_eq!(
+            m.0.len(),
+            11,
+            "a negative int32 takes ten bytes after the key"
+        );
         let mut m = Msg::default();
         m.string(10, "dump.log");
         assert_eq!(&m.0[..2], &[0x52, 8]);
@@ -372,7 +377,10 @@ mod tests {
         let mut n = Msg::default();
         n.string(1, "post-restore").int32(2, 42);
         let mut m = Msg::default();
-        m.uint(1, req::NOTIFY).flag(2, true).message(5, &n).int32(11, 7);
+        m.uint(1, req::NOTIFY)
+            .flag(2, true)
+            .message(5, &n)
+            .int32(11, 7);
         let r = decode_resp(&m.0).expect("decodes");
         assert_eq!(r.typ, req::NOTIFY);
         assert!(r.success);
@@ -380,7 +388,10 @@ mod tests {
         let mut p = Msg::default();
         p.int32(1, 99);
         let mut m = Msg::default();
-        m.uint(1, req::RESTORE).uint(2, 0).message(4, &p).int32(7, -2);
+        m.uint(1, req::RESTORE)
+            .uint(2, 0)
+            .message(4, &p)
+            .int32(7, -2);
         m.string(9, "oops");
         let r = decode_resp(&m.0).expect("decodes");
         assert!(!r.success);
