@@ -228,101 +228,255 @@ pub struct UpdateOpts {
     pub id: String,
 }
 
-/// Flags `checkpoint` and `restore` share (runc's spelling).
-#[derive(Args, Debug, Clone)]
-pub struct CriuOpts {
-    /// Directory for the checkpoint images (default: ./checkpoint).
-    #[arg(long = "image-path")]
-    pub image_path: Option<PathBuf>,
-    /// Directory for CRIU's log and work files (default: the image path).
-    #[arg(long = "work-path")]
-    pub work_path: Option<PathBuf>,
-    /// Allow open TCP connections.
-    #[arg(long = "tcp-established")]
-    pub tcp_established: bool,
-    /// Allow external unix sockets.
-    #[arg(long = "ext-unix-sk")]
-    pub ext_unix_sk: bool,
-    /// Allow shell jobs (a terminal from outside the container).
-    #[arg(long = "shell-job")]
-    pub shell_job: bool,
-    /// Handle file locks.
-    #[arg(long = "file-locks")]
-    pub file_locks: bool,
-    /// How CRIU handles cgroups: soft, full, strict or ignore.
-    #[arg(long = "manage-cgroups-mode", default_value = "")]
-    pub manage_cgroups_mode: String,
-    /// Create this namespace empty instead of restoring it (only `network`).
-    #[arg(long = "empty-ns", default_value = "")]
-    pub empty_ns: String,
-    /// Deduplicate the images of a previous dump.
-    #[arg(long = "auto-dedup")]
-    pub auto_dedup: bool,
-    /// Lazy migration: memory pages are served on demand.
-    #[arg(long = "lazy-pages")]
-    pub lazy_pages: bool,
+/// `checkpoint` and `restore` flags (runc's spelling), from tables rather than derived: 40
+/// derived flags cost ~30 KB of clap builder code in the static binary, a loop over a table
+/// a fraction of that (docs/checkpoint.md). Each row: long name, short name, takes a value,
+/// help.
+type Flag = (&'static str, Option<char>, bool, &'static str);
+
+/// Flags both commands take.
+const CRIU_FLAGS: &[Flag] = &[
+    (
+        "image-path",
+        None,
+        true,
+        "Directory for the checkpoint images (default: ./checkpoint)",
+    ),
+    (
+        "work-path",
+        None,
+        true,
+        "Directory for CRIU's log and work files (default: the image path)",
+    ),
+    ("tcp-established", None, false, "Allow open TCP connections"),
+    ("ext-unix-sk", None, false, "Allow external unix sockets"),
+    (
+        "shell-job",
+        None,
+        false,
+        "Allow shell jobs (a terminal from outside the container)",
+    ),
+    ("file-locks", None, false, "Handle file locks"),
+    (
+        "manage-cgroups-mode",
+        None,
+        true,
+        "How CRIU handles cgroups: soft, full, strict or ignore",
+    ),
+    (
+        "empty-ns",
+        None,
+        true,
+        "Create this namespace empty instead of restoring it (network)",
+    ),
+    (
+        "auto-dedup",
+        None,
+        false,
+        "Deduplicate the images of a previous dump",
+    ),
+    (
+        "lazy-pages",
+        None,
+        false,
+        "Lazy migration: memory pages are served on demand",
+    ),
+];
+
+const CHECKPOINT_FLAGS: &[Flag] = &[
+    (
+        "parent-path",
+        None,
+        true,
+        "Images of a previous (pre-)dump, relative to the image path",
+    ),
+    (
+        "leave-running",
+        None,
+        false,
+        "Leave the container running after the checkpoint",
+    ),
+    (
+        "tcp-skip-in-flight",
+        None,
+        false,
+        "Drop in-flight TCP connections",
+    ),
+    (
+        "link-remap",
+        None,
+        false,
+        "Allow link remaps for unlinked open files",
+    ),
+    (
+        "status-fd",
+        None,
+        true,
+        "With --lazy-pages: fd told (one byte) when the page server is ready",
+    ),
+    (
+        "page-server",
+        None,
+        true,
+        "ADDRESS:PORT of a CRIU page server to send the memory to",
+    ),
+    (
+        "pre-dump",
+        None,
+        false,
+        "Dump only memory, leave the container running (then dump with --parent-path)",
+    ),
+];
+
+const RESTORE_FLAGS: &[Flag] = &[
+    (
+        "bundle",
+        Some('b'),
+        true,
+        "Path to the bundle directory (default: the current directory)",
+    ),
+    (
+        "console-socket",
+        None,
+        true,
+        "Unix socket that receives the restored pty master",
+    ),
+    (
+        "detach",
+        Some('d'),
+        false,
+        "Detach from the restored container's process",
+    ),
+    (
+        "pid-file",
+        None,
+        true,
+        "File to write the restored init's host pid to",
+    ),
+    (
+        "no-subreaper",
+        None,
+        false,
+        "Do not make hull a child subreaper",
+    ),
+    (
+        "no-pivot",
+        None,
+        false,
+        "Accepted as runc does (CRIU sets up the root itself)",
+    ),
+    (
+        "lsm-profile",
+        None,
+        true,
+        "LSM profile for the restored processes, TYPE:NAME",
+    ),
+    (
+        "lsm-mount-context",
+        None,
+        true,
+        "SELinux mount context for the restored mounts",
+    ),
+];
+
+/// What was given of a table's flags.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    on: Vec<&'static str>,
+    vals: Vec<(&'static str, String)>,
     /// Container id.
     pub id: String,
 }
 
-/// `checkpoint` flags (runc's).
-#[derive(Args, Debug, Clone)]
-pub struct CheckpointOpts {
-    #[command(flatten)]
-    pub criu: CriuOpts,
-    /// Images of a previous (pre-)dump, relative to the image path.
-    #[arg(long = "parent-path")]
-    pub parent_path: Option<PathBuf>,
-    /// Leave the container running after the checkpoint.
-    #[arg(long = "leave-running")]
-    pub leave_running: bool,
-    /// Drop in-flight TCP connections.
-    #[arg(long = "tcp-skip-in-flight")]
-    pub tcp_skip_in_flight: bool,
-    /// Allow link remaps for unlinked open files.
-    #[arg(long = "link-remap")]
-    pub link_remap: bool,
-    /// With --lazy-pages: fd told (one byte) when the page server is ready.
-    #[arg(long = "status-fd", default_value_t = -1, allow_negative_numbers = true)]
-    pub status_fd: i32,
-    /// ADDRESS:PORT of a CRIU page server to send the memory to.
-    #[arg(long = "page-server")]
-    pub page_server: Option<String>,
-    /// Dump only memory, leave the container running (for a later dump with --parent-path).
-    #[arg(long = "pre-dump")]
-    pub pre_dump: bool,
+fn add_flags(mut cmd: clap::Command, tables: &[&[Flag]]) -> clap::Command {
+    for (long, short, value, help) in tables.iter().flat_map(|t| t.iter()) {
+        let mut a = clap::Arg::new(*long).long(*long).help(*help);
+        a = match value {
+            true => a.action(clap::ArgAction::Set).allow_negative_numbers(true),
+            false => a.action(clap::ArgAction::SetTrue),
+        };
+        if let Some(c) = short {
+            a = a.short(*c);
+        }
+        cmd = cmd.arg(a);
+    }
+    cmd.arg(clap::Arg::new("id").required(true).help("Container id"))
 }
 
-/// `restore` flags (runc's).
-#[derive(Args, Debug, Clone)]
-pub struct RestoreOpts {
-    #[command(flatten)]
-    pub criu: CriuOpts,
-    /// Path to the bundle directory (holds config.json); defaults to the current directory.
-    #[arg(short = 'b', long, default_value = ".")]
-    pub bundle: PathBuf,
-    /// Unix socket that receives the restored pty master when process.terminal is true.
-    #[arg(long = "console-socket")]
-    pub console_socket: Option<PathBuf>,
-    /// Detach from the restored container's process.
-    #[arg(short = 'd', long)]
-    pub detach: bool,
-    /// File to write the restored init's host pid to.
-    #[arg(long = "pid-file")]
-    pub pid_file: Option<PathBuf>,
-    /// Do not make hull a child subreaper.
-    #[arg(long = "no-subreaper")]
-    pub no_subreaper: bool,
-    /// Accepted as runc does (CRIU sets up the root itself).
-    #[arg(long = "no-pivot")]
-    pub no_pivot: bool,
-    /// LSM profile for the restored processes, TYPE:NAME.
-    #[arg(long = "lsm-profile")]
-    pub lsm_profile: Option<String>,
-    /// SELinux mount context for the restored mounts.
-    #[arg(long = "lsm-mount-context")]
-    pub lsm_mount_context: Option<String>,
+fn read_flags(m: &clap::ArgMatches, tables: &[&[Flag]]) -> Flags {
+    let mut f = Flags::default();
+    for (long, _, value, _) in tables.iter().flat_map(|t| t.iter()) {
+        if *value {
+            if let Some(v) = m.get_one::<String>(long) {
+                f.vals.push((long, v.clone()));
+            }
+        } else if m.get_flag(long) {
+            f.on.push(long);
+        }
+    }
+    f.id = m.get_one::<String>("id").cloned().unwrap_or_default();
+    f
 }
+
+impl Flags {
+    fn on(&self, name: &str) -> bool {
+        self.on.contains(&name)
+    }
+    fn val(&self, name: &str) -> Option<&str> {
+        self.vals
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn path(&self, name: &str) -> Option<PathBuf> {
+        self.val(name).map(PathBuf::from)
+    }
+    fn criu(&self, criu: Option<PathBuf>) -> Result<CriuOptions, String> {
+        use hull_runtime::checkpoint::{parse_cg_mode, parse_empty_ns};
+        Ok(CriuOptions {
+            criu,
+            image_path: self.path("image-path"),
+            work_path: self.path("work-path"),
+            tcp_established: self.on("tcp-established"),
+            ext_unix_sk: self.on("ext-unix-sk"),
+            shell_job: self.on("shell-job"),
+            file_locks: self.on("file-locks"),
+            manage_cgroups_mode: parse_cg_mode(self.val("manage-cgroups-mode").unwrap_or(""))
+                .map_err(|e| e.to_string())?,
+            empty_ns: parse_empty_ns(self.val("empty-ns").unwrap_or(""))
+                .map_err(|e| e.to_string())?,
+            auto_dedup: self.on("auto-dedup"),
+            lazy_pages: self.on("lazy-pages"),
+        })
+    }
+}
+
+macro_rules! flag_args {
+    ($name:ident, $($t:ident),+) => {
+        /// Flags of one command, parsed from their tables.
+        #[derive(Debug, Clone, Default)]
+        pub struct $name(pub Flags);
+        impl FromArgMatches for $name {
+            fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+                Ok($name(read_flags(m, &[$($t),+])))
+            }
+            fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+                self.0 = read_flags(m, &[$($t),+]);
+                Ok(())
+            }
+        }
+        impl Args for $name {
+            fn augment_args(cmd: clap::Command) -> clap::Command {
+                add_flags(cmd, &[$($t),+])
+            }
+            fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+                add_flags(cmd, &[$($t),+])
+            }
+        }
+    };
+}
+flag_args!(CheckpointOpts, CRIU_FLAGS, CHECKPOINT_FLAGS);
+flag_args!(RestoreOpts, CRIU_FLAGS, RESTORE_FLAGS);
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -514,58 +668,46 @@ impl ExecOpts {
     }
 }
 
-impl CriuOpts {
-    fn options(&self, criu: Option<PathBuf>) -> Result<CriuOptions, String> {
-        use hull_runtime::checkpoint::{parse_cg_mode, parse_empty_ns};
-        Ok(CriuOptions {
-            criu,
-            image_path: self.image_path.clone(),
-            work_path: self.work_path.clone(),
-            tcp_established: self.tcp_established,
-            ext_unix_sk: self.ext_unix_sk,
-            shell_job: self.shell_job,
-            file_locks: self.file_locks,
-            manage_cgroups_mode: parse_cg_mode(&self.manage_cgroups_mode)
-                .map_err(|e| e.to_string())?,
-            empty_ns: parse_empty_ns(&self.empty_ns).map_err(|e| e.to_string())?,
-            auto_dedup: self.auto_dedup,
-            lazy_pages: self.lazy_pages,
-        })
-    }
-}
-
 impl CheckpointOpts {
     fn options(&self, criu: Option<PathBuf>) -> Result<CheckpointOptions, String> {
+        let f = &self.0;
+        let status_fd = match f.val("status-fd") {
+            Some(v) => v
+                .parse::<i32>()
+                .map_err(|_| format!("--status-fd {v:?}: not a number"))?,
+            None => -1,
+        };
         Ok(CheckpointOptions {
-            id: self.criu.id.clone(),
-            criu: self.criu.options(criu)?,
-            parent_path: self.parent_path.clone(),
-            leave_running: self.leave_running,
-            tcp_skip_in_flight: self.tcp_skip_in_flight,
-            page_server: self.page_server.clone(),
-            pre_dump: self.pre_dump,
-            link_remap: self.link_remap,
-            status_fd: (self.status_fd >= 0).then_some(self.status_fd),
+            id: f.id.clone(),
+            criu: f.criu(criu)?,
+            parent_path: f.path("parent-path"),
+            leave_running: f.on("leave-running"),
+            tcp_skip_in_flight: f.on("tcp-skip-in-flight"),
+            page_server: f.val("page-server").map(str::to_string),
+            pre_dump: f.on("pre-dump"),
+            link_remap: f.on("link-remap"),
+            status_fd: (status_fd >= 0).then_some(status_fd),
         })
     }
 }
 
 impl RestoreOpts {
     fn options(&self, criu: Option<PathBuf>) -> Result<RestoreOptions, String> {
+        let f = &self.0;
         Ok(RestoreOptions {
             create: CreateOptions {
-                id: self.criu.id.clone(),
-                bundle: self.bundle.clone(),
-                console_socket: self.console_socket.clone(),
-                pid_file: self.pid_file.clone(),
-                no_pivot: self.no_pivot,
+                id: f.id.clone(),
+                bundle: f.path("bundle").unwrap_or_else(|| PathBuf::from(".")),
+                console_socket: f.path("console-socket"),
+                pid_file: f.path("pid-file"),
+                no_pivot: f.on("no-pivot"),
                 ..Default::default()
             },
-            criu: self.criu.options(criu)?,
-            detach: self.detach,
-            no_subreaper: self.no_subreaper,
-            lsm_profile: self.lsm_profile.clone(),
-            lsm_mount_context: self.lsm_mount_context.clone(),
+            criu: f.criu(criu)?,
+            detach: f.on("detach"),
+            no_subreaper: f.on("no-subreaper"),
+            lsm_profile: f.val("lsm-profile").map(str::to_string),
+            lsm_mount_context: f.val("lsm-mount-context").map(str::to_string),
         })
     }
 }
