@@ -164,121 +164,171 @@ pub struct ExecOpts {
     pub command: Vec<String>,
 }
 
-/// `update` flags (runc's); values are applied on top of `--resources`.
-#[derive(Args, Debug, Clone)]
-pub struct UpdateOpts {
-    /// runtime-spec `linux.resources` JSON file, or `-` for stdin.
-    #[arg(short = 'r', long)]
-    pub resources: Option<String>,
-    /// Block IO weight (10-1000; cgroup v2: io.weight).
-    #[arg(long = "blkio-weight")]
-    pub blkio_weight: Option<u16>,
-    /// CPU CFS period in microseconds.
-    #[arg(long = "cpu-period")]
-    pub cpu_period: Option<u64>,
-    /// CPU CFS quota in microseconds per period (-1: unlimited).
-    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
-    pub cpu_quota: Option<i64>,
-    /// CPU CFS burst in microseconds.
-    #[arg(long = "cpu-burst")]
-    pub cpu_burst: Option<u64>,
-    /// CPU realtime period in microseconds.
-    #[arg(long = "cpu-rt-period")]
-    pub cpu_rt_period: Option<u64>,
-    /// CPU realtime runtime in microseconds per period.
-    #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
-    pub cpu_rt_runtime: Option<i64>,
-    /// CPU shares (relative weight; converted to cpu.weight on cgroup v2).
-    #[arg(long = "cpu-share")]
-    pub cpu_share: Option<u64>,
-    /// Set the cgroup's cpu.idle (0 or 1).
-    #[arg(long = "cpu-idle", allow_negative_numbers = true)]
-    pub cpu_idle: Option<i64>,
-    /// CPUs the container may run on (e.g. 0-3,5).
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    /// Memory nodes the container may use (e.g. 0-1).
-    #[arg(long = "cpuset-mems")]
-    pub cpuset_mems: Option<String>,
-    /// Kernel memory limit (ignored by the kernel since Linux 5.4; accepted like runc).
-    #[arg(long = "kernel-memory", allow_negative_numbers = true)]
-    pub kernel_memory: Option<String>,
-    /// Kernel TCP buffer memory limit (cgroup v1).
-    #[arg(long = "kernel-memory-tcp", allow_negative_numbers = true)]
-    pub kernel_memory_tcp: Option<String>,
-    /// Memory limit in bytes (suffixes k, m, g; -1: unlimited).
-    #[arg(long, allow_negative_numbers = true)]
-    pub memory: Option<String>,
-    /// Memory soft limit in bytes.
-    #[arg(long = "memory-reservation", allow_negative_numbers = true)]
-    pub memory_reservation: Option<String>,
-    /// Memory plus swap limit in bytes (-1: unlimited).
-    #[arg(long = "memory-swap", allow_negative_numbers = true)]
-    pub memory_swap: Option<String>,
-    /// Maximum number of processes (-1 or 0: unlimited).
-    #[arg(long = "pids-limit", allow_negative_numbers = true)]
-    pub pids_limit: Option<i64>,
-    /// Intel RDT L3 cache schema (not supported: an error).
-    #[arg(long = "l3-cache-schema")]
-    pub l3_cache_schema: Option<String>,
-    /// Intel RDT memory bandwidth schema (not supported: an error).
-    #[arg(long = "mem-bw-schema")]
-    pub mem_bw_schema: Option<String>,
-    /// Container id.
-    pub id: String,
-}
+/// `update`, `checkpoint` and `restore` flags (runc's spelling), from tables rather than
+/// derived: each derived flag costs ~0.7 KB of clap builder code in the static binary, a row
+/// of a table looped over a fraction of that (docs/checkpoint.md "Binary size"). Each row:
+/// long name, short name, what it takes, help.
+type Flag = (&'static str, Option<char>, K, &'static str);
 
-/// `checkpoint` and `restore` flags (runc's spelling), from tables rather than derived: 40
-/// derived flags cost ~30 KB of clap builder code in the static binary, a loop over a table
-/// a fraction of that (docs/checkpoint.md). Each row: long name, short name, takes a value,
-/// help.
-type Flag = (&'static str, Option<char>, bool, &'static str);
+/// What a table's flag takes: nothing, or a value clap checks as it would a derived field's.
+#[derive(Clone, Copy, PartialEq)]
+enum K {
+    Bool,
+    Str,
+    U16,
+    U64,
+    I64,
+}
+use K::{Bool, Str, I64, U16, U64};
+
+/// `update` (runc's); values are applied on top of `--resources`.
+const UPDATE_FLAGS: &[Flag] = &[
+    (
+        "resources",
+        Some('r'),
+        Str,
+        "runtime-spec `linux.resources` JSON file, or `-` for stdin",
+    ),
+    (
+        "blkio-weight",
+        None,
+        U16,
+        "Block IO weight (10-1000; cgroup v2: io.weight)",
+    ),
+    ("cpu-period", None, U64, "CPU CFS period in microseconds"),
+    (
+        "cpu-quota",
+        None,
+        I64,
+        "CPU CFS quota in microseconds per period (-1: unlimited)",
+    ),
+    ("cpu-burst", None, U64, "CPU CFS burst in microseconds"),
+    (
+        "cpu-rt-period",
+        None,
+        U64,
+        "CPU realtime period in microseconds",
+    ),
+    (
+        "cpu-rt-runtime",
+        None,
+        I64,
+        "CPU realtime runtime in microseconds per period",
+    ),
+    (
+        "cpu-share",
+        None,
+        U64,
+        "CPU shares (relative weight; converted to cpu.weight on cgroup v2)",
+    ),
+    ("cpu-idle", None, I64, "Set the cgroup's cpu.idle (0 or 1)"),
+    (
+        "cpuset-cpus",
+        None,
+        Str,
+        "CPUs the container may run on (e.g. 0-3,5)",
+    ),
+    (
+        "cpuset-mems",
+        None,
+        Str,
+        "Memory nodes the container may use (e.g. 0-1)",
+    ),
+    (
+        "kernel-memory",
+        None,
+        Str,
+        "Kernel memory limit (ignored by the kernel since Linux 5.4; accepted like runc)",
+    ),
+    (
+        "kernel-memory-tcp",
+        None,
+        Str,
+        "Kernel TCP buffer memory limit (cgroup v1)",
+    ),
+    (
+        "memory",
+        None,
+        Str,
+        "Memory limit in bytes (suffixes k, m, g; -1: unlimited)",
+    ),
+    (
+        "memory-reservation",
+        None,
+        Str,
+        "Memory soft limit in bytes",
+    ),
+    (
+        "memory-swap",
+        None,
+        Str,
+        "Memory plus swap limit in bytes (-1: unlimited)",
+    ),
+    (
+        "pids-limit",
+        None,
+        I64,
+        "Maximum number of processes (-1 or 0: unlimited)",
+    ),
+    (
+        "l3-cache-schema",
+        None,
+        Str,
+        "Intel RDT L3 cache schema (not supported: an error)",
+    ),
+    (
+        "mem-bw-schema",
+        None,
+        Str,
+        "Intel RDT memory bandwidth schema (not supported: an error)",
+    ),
+];
 
 /// Flags both commands take.
 const CRIU_FLAGS: &[Flag] = &[
     (
         "image-path",
         None,
-        true,
+        Str,
         "Directory for the checkpoint images (default: ./checkpoint)",
     ),
     (
         "work-path",
         None,
-        true,
+        Str,
         "Directory for CRIU's log and work files (default: the image path)",
     ),
-    ("tcp-established", None, false, "Allow open TCP connections"),
-    ("ext-unix-sk", None, false, "Allow external unix sockets"),
+    ("tcp-established", None, Bool, "Allow open TCP connections"),
+    ("ext-unix-sk", None, Bool, "Allow external unix sockets"),
     (
         "shell-job",
         None,
-        false,
+        Bool,
         "Allow shell jobs (a terminal from outside the container)",
     ),
-    ("file-locks", None, false, "Handle file locks"),
+    ("file-locks", None, Bool, "Handle file locks"),
     (
         "manage-cgroups-mode",
         None,
-        true,
+        Str,
         "How CRIU handles cgroups: soft, full, strict or ignore",
     ),
     (
         "empty-ns",
         None,
-        true,
+        Str,
         "Create this namespace empty instead of restoring it (network)",
     ),
     (
         "auto-dedup",
         None,
-        false,
+        Bool,
         "Deduplicate the images of a previous dump",
     ),
     (
         "lazy-pages",
         None,
-        false,
+        Bool,
         "Lazy migration: memory pages are served on demand",
     ),
 ];
@@ -287,43 +337,43 @@ const CHECKPOINT_FLAGS: &[Flag] = &[
     (
         "parent-path",
         None,
-        true,
+        Str,
         "Images of a previous (pre-)dump, relative to the image path",
     ),
     (
         "leave-running",
         None,
-        false,
+        Bool,
         "Leave the container running after the checkpoint",
     ),
     (
         "tcp-skip-in-flight",
         None,
-        false,
+        Bool,
         "Drop in-flight TCP connections",
     ),
     (
         "link-remap",
         None,
-        false,
+        Bool,
         "Allow link remaps for unlinked open files",
     ),
     (
         "status-fd",
         None,
-        true,
+        Str,
         "With --lazy-pages: fd told (one byte) when the page server is ready",
     ),
     (
         "page-server",
         None,
-        true,
+        Str,
         "ADDRESS:PORT of a CRIU page server to send the memory to",
     ),
     (
         "pre-dump",
         None,
-        false,
+        Bool,
         "Dump only memory, leave the container running (then dump with --parent-path)",
     ),
 ];
@@ -332,49 +382,49 @@ const RESTORE_FLAGS: &[Flag] = &[
     (
         "bundle",
         Some('b'),
-        true,
+        Str,
         "Path to the bundle directory (default: the current directory)",
     ),
     (
         "console-socket",
         None,
-        true,
+        Str,
         "Unix socket that receives the restored pty master",
     ),
     (
         "detach",
         Some('d'),
-        false,
+        Bool,
         "Detach from the restored container's process",
     ),
     (
         "pid-file",
         None,
-        true,
+        Str,
         "File to write the restored init's host pid to",
     ),
     (
         "no-subreaper",
         None,
-        false,
+        Bool,
         "Do not make hull a child subreaper",
     ),
     (
         "no-pivot",
         None,
-        false,
+        Bool,
         "Accepted as runc does (CRIU sets up the root itself)",
     ),
     (
         "lsm-profile",
         None,
-        true,
+        Str,
         "LSM profile for the restored processes, TYPE:NAME",
     ),
     (
         "lsm-mount-context",
         None,
-        true,
+        Str,
         "SELinux mount context for the restored mounts",
     ),
 ];
@@ -392,8 +442,14 @@ fn add_flags(mut cmd: clap::Command, tables: &[&[Flag]]) -> clap::Command {
     for (long, short, value, help) in tables.iter().flat_map(|t| t.iter()) {
         let mut a = clap::Arg::new(*long).long(*long).help(*help);
         a = match value {
-            true => a.action(clap::ArgAction::Set).allow_negative_numbers(true),
-            false => a.action(clap::ArgAction::SetTrue),
+            Bool => a.action(clap::ArgAction::SetTrue),
+            _ => a.action(clap::ArgAction::Set).allow_negative_numbers(true),
+        };
+        a = match value {
+            U16 => a.value_parser(clap::value_parser!(u16)),
+            U64 => a.value_parser(clap::value_parser!(u64)),
+            I64 => a.value_parser(clap::value_parser!(i64)),
+            _ => a,
         };
         if let Some(c) = short {
             a = a.short(*c);
@@ -406,12 +462,20 @@ fn add_flags(mut cmd: clap::Command, tables: &[&[Flag]]) -> clap::Command {
 fn read_flags(m: &clap::ArgMatches, tables: &[&[Flag]]) -> Flags {
     let mut f = Flags::default();
     for (long, _, value, _) in tables.iter().flat_map(|t| t.iter()) {
-        if *value {
-            if let Some(v) = m.get_one::<String>(long) {
-                f.vals.push((long, v.clone()));
+        let v = match value {
+            Bool => {
+                if m.get_flag(long) {
+                    f.on.push(long);
+                }
+                None
             }
-        } else if m.get_flag(long) {
-            f.on.push(long);
+            Str => m.get_one::<String>(long).cloned(),
+            U16 => m.get_one::<u16>(long).map(u16::to_string),
+            U64 => m.get_one::<u64>(long).map(u64::to_string),
+            I64 => m.get_one::<i64>(long).map(i64::to_string),
+        };
+        if let Some(v) = v {
+            f.vals.push((long, v));
         }
     }
     f.id = m.get_one::<String>("id").cloned().unwrap_or_default();
@@ -427,6 +491,13 @@ impl Flags {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+    fn string(&self, name: &str) -> Option<String> {
+        self.val(name).map(str::to_string)
+    }
+    /// A value clap has already checked to be a `T`.
+    fn num<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
+        self.val(name).and_then(|v| v.parse().ok())
     }
     fn path(&self, name: &str) -> Option<PathBuf> {
         self.val(name).map(PathBuf::from)
@@ -477,6 +548,7 @@ macro_rules! flag_args {
 }
 flag_args!(CheckpointOpts, CRIU_FLAGS, CHECKPOINT_FLAGS);
 flag_args!(RestoreOpts, CRIU_FLAGS, RESTORE_FLAGS);
+flag_args!(UpdateOpts, UPDATE_FLAGS);
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -713,28 +785,29 @@ impl RestoreOpts {
 }
 
 impl UpdateOpts {
-    fn options(self) -> UpdateOptions {
+    fn options(&self) -> UpdateOptions {
+        let f = &self.0;
         UpdateOptions {
-            id: self.id,
-            resources: self.resources,
-            blkio_weight: self.blkio_weight,
-            cpu_period: self.cpu_period,
-            cpu_quota: self.cpu_quota,
-            cpu_burst: self.cpu_burst,
-            cpu_rt_period: self.cpu_rt_period,
-            cpu_rt_runtime: self.cpu_rt_runtime,
-            cpu_share: self.cpu_share,
-            cpu_idle: self.cpu_idle,
-            cpuset_cpus: self.cpuset_cpus,
-            cpuset_mems: self.cpuset_mems,
-            kernel_memory: self.kernel_memory,
-            kernel_memory_tcp: self.kernel_memory_tcp,
-            memory: self.memory,
-            memory_reservation: self.memory_reservation,
-            memory_swap: self.memory_swap,
-            pids_limit: self.pids_limit,
-            l3_cache_schema: self.l3_cache_schema,
-            mem_bw_schema: self.mem_bw_schema,
+            id: f.id.clone(),
+            resources: f.string("resources"),
+            blkio_weight: f.num("blkio-weight"),
+            cpu_period: f.num("cpu-period"),
+            cpu_quota: f.num("cpu-quota"),
+            cpu_burst: f.num("cpu-burst"),
+            cpu_rt_period: f.num("cpu-rt-period"),
+            cpu_rt_runtime: f.num("cpu-rt-runtime"),
+            cpu_share: f.num("cpu-share"),
+            cpu_idle: f.num("cpu-idle"),
+            cpuset_cpus: f.string("cpuset-cpus"),
+            cpuset_mems: f.string("cpuset-mems"),
+            kernel_memory: f.string("kernel-memory"),
+            kernel_memory_tcp: f.string("kernel-memory-tcp"),
+            memory: f.string("memory"),
+            memory_reservation: f.string("memory-reservation"),
+            memory_swap: f.string("memory-swap"),
+            pids_limit: f.num("pids-limit"),
+            l3_cache_schema: f.string("l3-cache-schema"),
+            mem_bw_schema: f.string("mem-bw-schema"),
         }
     }
 }

@@ -210,11 +210,17 @@ fn counter_checkpointed_and_restored_continues() {
     checkpoint(&c, &img, &[], &c.id);
     // Without --leave-running the container is gone: its processes, cgroup and state.
     let last = *out.counts().last().expect("counted");
-    assert!(c.hull(&["state", &c.id]).code != 0, "state after checkpoint");
+    assert!(
+        c.hull(&["state", &c.id]).code != 0,
+        "state after checkpoint"
+    );
     wait_for("the checkpointed init to be gone", || {
         !process_alive(old_pid)
     });
-    assert!(find_cgroups(&c.id).is_empty(), "cgroup left after checkpoint");
+    assert!(
+        find_cgroups(&c.id).is_empty(),
+        "cgroup left after checkpoint"
+    );
     assert!(img.join("inventory.img").exists());
     let pidfile = c.scratch("run").join("pid");
     let pf = pidfile.display().to_string();
@@ -229,10 +235,11 @@ fn counter_checkpointed_and_restored_continues() {
     // The restored init is in the cgroup made for the container.
     let cgs = find_cgroups(&c.id);
     assert!(
-        cgs.iter().any(|d| std::fs::read_to_string(d.join("cgroup.procs"))
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l == pid.to_string())),
+        cgs.iter()
+            .any(|d| std::fs::read_to_string(d.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l == pid.to_string())),
         "restored init {pid} is not in the container's cgroup {cgs:?}"
     );
 }
@@ -288,7 +295,10 @@ fn pre_dump_then_dump_with_parent() {
     checkpoint(&c, &fin, &["--parent-path", "../parent"], &c.id);
     let last = *out.counts().last().expect("counted");
     let dump_log = std::fs::read_to_string(fin.join("dump.log")).unwrap_or_default();
-    assert!(dump_log.contains("parent"), "the dump did not use its parent");
+    assert!(
+        dump_log.contains("parent"),
+        "the dump did not use its parent"
+    );
     let new_id = format!("{}-r", c.id);
     let after = restore(&c, &fin, &[], &new_id);
     continues(&after, last);
@@ -304,7 +314,10 @@ fn terminal_goes_to_the_new_console_socket() {
     counter(&mut c, "");
     c.config["process"]["terminal"] = json!(true);
     c.write_config();
-    let sock = |name: &str| -> (PathBuf, std::thread::JoinHandle<std::io::Result<(String, OwnedFd)>>) {
+    let sock = |name: &str| -> (
+        PathBuf,
+        std::thread::JoinHandle<std::io::Result<(String, OwnedFd)>>,
+    ) {
         let p = c.scratch("sock").join(name);
         let l = UnixListener::bind(&p).expect("bind console socket");
         let t = std::thread::spawn(move || {
@@ -328,7 +341,15 @@ fn terminal_goes_to_the_new_console_socket() {
     let s2 = p2.display().to_string();
     let i = img.display().to_string();
     let o = c.hull(&[
-        "restore", "-d", "--console-socket", &s2, "--bundle", &b, "--image-path", &i, &c.id,
+        "restore",
+        "-d",
+        "--console-socket",
+        &s2,
+        "--bundle",
+        &b,
+        "--image-path",
+        &i,
+        &c.id,
     ]);
     assert_eq!(o.code, 0, "restore: {}", o.stderr);
     let (name, m2) = t2.join().expect("thread").expect("restored master");
@@ -373,15 +394,15 @@ fn bind_mount_and_tmpfs_contents_survive() {
     let mounts = c.config["mounts"].as_array_mut().expect("mounts");
     mounts.push(json!({"destination": "/data", "type": "bind",
                        "source": host.display().to_string(), "options": ["rbind", "rw"]}));
-    mounts.push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
-                       "options": ["nosuid", "size=1m"]}));
+    mounts.push(
+        json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+                       "options": ["nosuid", "size=1m"]}),
+    );
     // The tmpfs gets a file before the dump; after the restore the program reads it and the
     // bind-mounted host file, and writes through the bind mount.
-    c.sh(
-        "echo tmpfs-data > /scratch/f; i=0; while true; do \
+    c.sh("echo tmpfs-data > /scratch/f; i=0; while true; do \
          if [ -e /data/go ]; then cat /scratch/f /data/from-host; echo restored > /data/back; \
-         rm /data/go; fi; echo n=$i; i=$((i+1)); sleep 0.2; done",
-    );
+         rm /data/go; fi; echo n=$i; i=$((i+1)); sleep 0.2; done");
     let (out, _stdin) = run_detached(&c);
     out.wait_counts(2);
     let img = c.scratch("img");
@@ -406,17 +427,33 @@ fn missing_criu_is_a_clear_error() {
     c.create().ok();
     let o = c.hull(&["--criu", "/nonexistent/criu", "checkpoint", &c.id]);
     o.fails().stderr_has("criu not found");
-    assert_eq!(status_of(&c, &c.id), "created", "checkpoint changed the container");
+    assert_eq!(
+        status_of(&c, &c.id),
+        "created",
+        "checkpoint changed the container"
+    );
     let b = c.bundle.display().to_string();
     let new_id = format!("{}-r", c.id);
-    let o = c.hull(&["--criu", "/nonexistent/criu", "restore", "--bundle", &b, &new_id]);
+    let o = c.hull(&[
+        "--criu",
+        "/nonexistent/criu",
+        "restore",
+        "--bundle",
+        &b,
+        &new_id,
+    ]);
     o.fails().stderr_has("criu not found");
     assert!(!c.root.join(&new_id).exists(), "restore left a state dir");
     // A created container cannot be checkpointed (runc's message), with a CRIU or not.
     if criu_usable("missing_criu_is_a_clear_error (created)") {
-        c.hull(&["checkpoint", "--image-path", &c.scratch("img").display().to_string(), &c.id])
-            .fails()
-            .stderr_has("created");
+        c.hull(&[
+            "checkpoint",
+            "--image-path",
+            &c.scratch("img").display().to_string(),
+            &c.id,
+        ])
+        .fails()
+        .stderr_has("created");
     }
     // `features` says checkpointing is built in.
     let f = run_cmd(
@@ -427,5 +464,7 @@ fn missing_criu_is_a_clear_error() {
         },
         None,
     );
-    assert!(f.stdout.contains("\"io.github.hull.checkpoint.enabled\": \"true\""));
+    assert!(f
+        .stdout
+        .contains("\"io.github.hull.checkpoint.enabled\": \"true\""));
 }
