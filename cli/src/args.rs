@@ -550,6 +550,8 @@ flag_args!(CheckpointOpts, CRIU_FLAGS, CHECKPOINT_FLAGS);
 flag_args!(RestoreOpts, CRIU_FLAGS, RESTORE_FLAGS);
 flag_args!(UpdateOpts, UPDATE_FLAGS);
 
+// One value per process, parsed once: its size costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Create a container from a bundle; its process waits for `start`.

@@ -217,14 +217,8 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
 fn private_mounts() -> Result<()> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .ctx(|| "unshare mount namespace for restore")?;
-    sys::mount(
-        None,
-        "/",
-        None,
-        (libc::MS_SLAVE | libc::MS_REC) as u64,
-        None,
-    )
-    .ctx(|| "make / a slave mount for restore")
+    sys::mount(None, "/", None, libc::MS_SLAVE | libc::MS_REC, None)
+        .ctx(|| "make / a slave mount for restore")
 }
 
 fn bind_root(rootfs: &Path, at: &Path) -> Result<RootBind> {
@@ -234,7 +228,7 @@ fn bind_root(rootfs: &Path, at: &Path) -> Result<RootBind> {
         Some(&rootfs.to_string_lossy()),
         &at.to_string_lossy(),
         None,
-        (libc::MS_BIND | libc::MS_REC) as u64,
+        libc::MS_BIND | libc::MS_REC,
         None,
     )
     .ctx(|| format!("bind {} onto {}", rootfs.display(), at.display()))?;
