@@ -468,3 +468,19 @@ fn missing_criu_is_a_clear_error() {
         .stdout
         .contains("\"io.github.hull.checkpoint.enabled\": \"true\""));
 }
+
+/// Stdio that is the host's /dev/null (what conmon and containerd's shim give) is the
+/// container's own /dev/null inside, as with runc: CRIU cannot dump a file of a host mount
+/// (podman's checkpoint failed with "Can't lookup mount ... path=/dev/null" before).
+#[test]
+fn host_dev_null_stdio_becomes_the_containers() {
+    let mut c = Container::new("cr-devnull");
+    c.sh("[ \"$(stat -L -c %d:%i /proc/self/fd/0)\" = \"$(stat -c %d:%i /dev/null)\" ] && echo own || echo host");
+    let mut cmd = c.hull_cmd();
+    c.write_config();
+    cmd.args(["run", "--bundle", &c.bundle.display().to_string(), &c.id]);
+    cmd.stdin(Stdio::null());
+    let o = run_cmd(cmd, None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.trim(), "own");
+}
