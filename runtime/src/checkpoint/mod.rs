@@ -179,7 +179,7 @@ pub fn config_file(spec: &Spec) -> Option<String> {
 }
 
 /// Whether a `mounts[]` entry is a bind mount (of something outside the container).
-fn is_bind(m: &oci_spec::runtime::Mount) -> bool {
+pub(crate) fn is_bind(m: &oci_spec::runtime::Mount) -> bool {
     m.typ().as_deref() == Some("bind")
         || m.options()
             .iter()

@@ -9,6 +9,7 @@
 //! shows on the host and vanishes with hull even if hull is SIGKILLed.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -77,6 +78,7 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
     let root = dir.dir.join("criu-root");
     guard.dir = Some(dir);
     create::make_cgroup(g, &c.id, &bundle, &mut intent, &mut guard)?;
+    make_mount_points(&bundle)?;
     let _bind = bind_root(&bundle.rootfs, &root)?;
 
     let mut req = base_opts(&o.criu, &bundle.spec, &dirs, "restore.log");
@@ -219,6 +221,39 @@ fn private_mounts() -> Result<()> {
         .ctx(|| "unshare mount namespace for restore")?;
     sys::mount(None, "/", None, libc::MS_SLAVE | libc::MS_REC, None)
         .ctx(|| "make / a slave mount for restore")
+}
+
+/// CRIU mounts the external binds onto mount points it expects in the rootfs; a rootfs that
+/// never ran this container (podman's `restore --import`) lacks those `create` made. They
+/// are made inside the root as `create` makes them (a directory for a directory source,
+/// else an empty file), except under a tmpfs, which CRIU restores whole (runc's
+/// prepareCriuRestoreMounts).
+fn make_mount_points(bundle: &spec::Bundle) -> Result<()> {
+    let mounts = bundle.spec.mounts().clone().unwrap_or_default();
+    let tmpfs: Vec<&Path> = mounts
+        .iter()
+        .filter(|m| m.typ().as_deref() == Some("tmpfs"))
+        .map(|m| m.destination().as_path())
+        .collect();
+    let root = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(&bundle.rootfs)
+        .ctx(|| format!("open rootfs {}", bundle.rootfs.display()))?;
+    for m in mounts.iter().filter(|m| super::is_bind(m)) {
+        let dest = m.destination();
+        if tmpfs.iter().any(|t| dest != *t && dest.starts_with(t)) {
+            continue;
+        }
+        let src = m.source().clone().unwrap_or_default();
+        let kind = match bundle.dir.join(src).is_dir() {
+            true => crate::rootfs::Kind::Dir,
+            false => crate::rootfs::Kind::File,
+        };
+        crate::rootfs::resolve_create(root.as_fd(), dest, kind)
+            .map_err(|e| Error::container(format!("mounts {}: {e}", dest.display())))?;
+    }
+    Ok(())
 }
 
 fn bind_root(rootfs: &Path, at: &Path) -> Result<RootBind> {
