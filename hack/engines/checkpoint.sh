@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Engine tests of checkpoint/restore through hull: podman's `container checkpoint`/`restore`
-# (in place, and `--export`/`--import` into a new container) and containerd's `ctr`
-# (`ctr task checkpoint`, `ctr container restore` is not in Debian's ctr 1.6: see below).
+# (in place, and `--export`/`--import` into a new container). containerd's `ctr` checkpoint
+# and restore are not covered yet.
 # CRIU must work, so this runs in the pure cgroup v2 guest, where it does:
 #   hack/cgv2-vm.sh hack/engines/checkpoint.sh
 # HULL_CR_RUNTIME=/usr/sbin/runc runs the same tests with runc (to validate the script).
