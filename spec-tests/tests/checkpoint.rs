@@ -484,3 +484,39 @@ fn host_dev_null_stdio_becomes_the_containers() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(o.stdout.trim(), "own");
 }
+
+/// Without `--detach`, `restore` stays with the container like `run`: it passes the exit
+/// status on (128+signal when killed) and deletes the container.
+#[test]
+fn foreground_restore_returns_the_exit_status() {
+    if !criu_usable("foreground_restore_returns_the_exit_status") {
+        return;
+    }
+    let mut c = Container::new("cr-fg");
+    counter(&mut c, "");
+    let (out, _stdin) = run_detached(&c);
+    out.wait_counts(2);
+    let img = c.scratch("img");
+    checkpoint(&c, &img, &[], &c.id);
+    let last = *out.counts().last().expect("counted");
+    let mut cmd = c.hull_cmd();
+    cmd.args(["restore", "--bundle", &c.bundle.display().to_string()])
+        .args(["--image-path", &img.display().to_string(), &c.id])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn hull restore");
+    let after = Output::collect(OwnedFd::from(child.stdout.take().expect("stdout")));
+    continues(&after, last);
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "restore returned early"
+    );
+    c.hull(&["kill", &c.id, "KILL"]).ok();
+    let code = spec_tests::wait_child(&mut child);
+    assert_eq!(code, 137, "restore's exit status for a SIGKILLed container");
+    assert!(
+        !c.root.join(&c.id).exists(),
+        "restore left the container's state"
+    );
+}
