@@ -196,10 +196,17 @@ impl CgroupManager for V1 {
         let rules = devices::rules(r.devices().as_deref().unwrap_or_default())?;
         resources_v1::check_available(&self.dirs, r)?;
         let plan = std::mem::take(&mut self.plan);
+        // Directories this call made itself: nothing can be in them yet.
+        let mut fresh = BTreeSet::new();
         for (mount, dir) in &plan {
             let rel = dir.strip_prefix(mount).unwrap_or(dir).to_string_lossy();
             match fsutil::mkdir_tracked(mount, &rel, |_| Ok(())) {
-                Ok(made) => self.created.extend(made),
+                Ok(made) => {
+                    if made.last() == Some(dir) {
+                        fresh.insert(dir.clone());
+                    }
+                    self.created.extend(made)
+                }
                 // The hybrid unified tree only groups the processes; where it is not ours to
                 // write (read-only, delegated elsewhere) the container goes without it.
                 Err(e) if self.dirs.get("") == Some(dir) => {
@@ -210,9 +217,13 @@ impl CgroupManager for V1 {
             }
         }
         // A cgroup that already existed may be someone's: never join a busy or frozen one
-        // (a frozen one would hold the init forever) nor change its limits.
+        // (a frozen one would hold the init forever) nor change its limits. One made just
+        // now is empty (its walk cost ~0.1 ms per hierarchy); it may still be frozen, by a
+        // frozen parent.
         for d in self.distinct_dirs() {
-            fsutil::check_empty(d, self.holds)?;
+            if !fresh.contains(d) {
+                fsutil::check_empty(d, self.holds)?;
+            }
         }
         if let Some(d) = self.dirs.get("freezer") {
             let st = fsutil::read(d, "freezer.state")?;

@@ -133,8 +133,11 @@ impl CgroupManager for V2 {
             Ok(())
         })?;
         // A cgroup that already existed may be someone's: never join a busy or frozen one
-        // (a frozen one would hold the init forever) nor change its limits.
-        fsutil::check_empty(&self.dir, self.holds)?;
+        // (a frozen one would hold the init forever) nor change its limits. One made just
+        // now is empty, but may be frozen by a frozen parent.
+        if self.created.last() != Some(&self.dir) {
+            fsutil::check_empty(&self.dir, self.holds)?;
+        }
         if fsutil::read(&self.dir, "cgroup.freeze")? == "1"
             || fsutil::kv(&self.dir, "cgroup.events", "frozen") == Some(1)
         {

@@ -27,7 +27,7 @@ impl Rootfs {
     /// credentials, in the init's mount namespace: a source the mapped root cannot reach
     /// still works, and it resolves as the init sees it (after earlier mounts), as in runc.
     pub(crate) fn bind(
-        &self,
+        &mut self,
         src: &Path,
         dest: &Path,
         opts: &MountOptions,
@@ -63,6 +63,7 @@ impl Rootfs {
             dest,
             if is_dir { Kind::Dir } else { Kind::File },
         )?;
+        self.note_dest(dest_fd.as_fd());
         if let Some((i, _, chan)) = idmap {
             crate::idmap::request(chan, i, tree.as_fd())?;
         }

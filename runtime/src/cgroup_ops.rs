@@ -31,7 +31,7 @@ fn open(
 /// `hull update`: applies the requested limits live and records them in the saved config,
 /// so that later updates (and their derived values, like v2 swap) build on them.
 pub fn update(g: &RuntimeOptions, o: &UpdateOptions) -> Result<i32> {
-    let (dir, _st, status, m) = open(g, &o.id)?;
+    let (mut dir, _st, status, m) = open(g, &o.id)?;
     if status == Status::Stopped {
         return Err(Error::container("cannot update a stopped container"));
     }

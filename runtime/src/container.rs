@@ -39,7 +39,7 @@ fn trust_cgroup(dir: &ContainerDir, id: &str, st: &mut Persisted) {
     let Some(cg) = &st.cgroup else {
         return;
     };
-    let checked = dir.load_config().and_then(|spec| {
+    let checked = dir.config().and_then(|spec| {
         let path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
         Ok(cgroups::verify_state(
             cg,
@@ -95,7 +95,7 @@ pub fn start(g: &RuntimeOptions, id: &str) -> Result<i32> {
         }
     }
     let fifo = dir.fifo();
-    let config = dir.load_config()?;
+    let config = dir.config()?;
     let hooks = config.hooks().clone().unwrap_or_default();
     // With startContainer hooks, start waits for the init to get past them (their failure
     // is start's error, runtime.md). A reader opened *before* our writer sees POLLHUP once
@@ -151,7 +151,7 @@ pub fn start(g: &RuntimeOptions, id: &str) -> Result<i32> {
         ph.end("exec wait");
     }
     if hooks.poststart().is_some() {
-        let s = state_for_hooks(id, "running", st.pid, &st.bundle, &config);
+        let s = state_for_hooks(id, "running", st.pid, &st.bundle, config);
         // runtime-spec 1.3.0: a failing poststart hook is an error and stops the container
         // (runc kills it too); `delete` then runs the poststop hooks.
         if let Err(e) = hooks::run("poststart", hooks.poststart().as_ref(), &s) {
@@ -230,7 +230,7 @@ fn signal_process(pid: i32, start: u64, sig: i32) -> Result<()> {
 /// Whether the container has a pid namespace of its own (one it does not join by path).
 /// Without one, its processes outlive a SIGKILLed init.
 fn private_pid_ns(dir: &ContainerDir) -> bool {
-    let Ok(spec) = dir.load_config() else {
+    let Ok(spec) = dir.config() else {
         return true;
     };
     spec.linux()
@@ -326,8 +326,8 @@ pub fn delete(g: &RuntimeOptions, id: &str, force: bool) -> Result<i32> {
     // linux.netDevices go back to the host while the container's network namespace lives
     // (a dead init's pid may be another process's by now: only a joined path then).
     let netdevs = |pid| {
-        if let Ok(c) = dir.load_config() {
-            crate::netdev::return_to_host(&c, pid);
+        if let Ok(c) = dir.config() {
+            crate::netdev::return_to_host(c, pid);
         }
     };
     match status {
@@ -380,23 +380,30 @@ fn kill_and_wait(st: &Persisted) -> Result<()> {
 }
 
 /// Removes a stopped container's cgroup and state, then runs its poststop hooks.
-fn destroy(dir: ContainerDir, st: &Persisted) -> Result<()> {
+fn destroy(mut dir: ContainerDir, st: &Persisted) -> Result<()> {
     if let Some(m) = st.cgroup.as_ref().map(cgroups::load_manager).transpose()? {
-        // Processes that outlive the init (no pid namespace) are killed too.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let pids = m.pids().unwrap_or_default();
-            if pids.is_empty() || Instant::now() > deadline {
-                break;
+        // With a pid namespace of its own the cgroup is empty by now: the kernel kills every
+        // process of the namespace when its init dies, and the init (which `delete` saw
+        // dead) is not dead before they are gone. So the cgroups go first, and the look into
+        // every hierarchy's cgroup.procs is only for what is still busy.
+        let own_ns = dir.config().is_ok() && private_pid_ns(&dir);
+        if !own_ns || m.destroy().is_err() {
+            // Processes that outlive the init (no pid namespace) are killed too.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let pids = m.pids().unwrap_or_default();
+                if pids.is_empty() || Instant::now() > deadline {
+                    break;
+                }
+                for p in pids {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+                }
+                std::thread::sleep(Duration::from_millis(5));
             }
-            for p in pids {
-                let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
-            }
-            std::thread::sleep(Duration::from_millis(5));
+            m.destroy()?;
         }
-        m.destroy()?;
     }
-    let config = dir.load_config().ok();
+    let config = dir.take_config();
     dir.remove()?;
     if let Some(c) = config {
         crate::intelrdt::leave(&st.id, &c);
@@ -462,6 +469,7 @@ pub fn list(g: &RuntimeOptions, format: &str, quiet: bool, root_given: bool) -> 
         )));
     }
     let mut rows = Vec::new();
+    let mut names: Vec<(u32, Option<String>)> = Vec::new();
     for id in state::list_ids(&g.root)? {
         let (dir, st, status) = match peek_container(g, &id) {
             Ok(x) => x,
@@ -473,17 +481,30 @@ pub fn list(g: &RuntimeOptions, format: &str, quiet: bool, root_given: bool) -> 
                 continue;
             }
         };
-        let owner = fs::metadata(&dir.dir)
-            .ok()
-            .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-            .and_then(state::user_name)
-            .unwrap_or_default();
+        // /etc/passwd is read once per owner, not once per container (and not for -q).
+        let owner = match quiet {
+            true => String::new(),
+            false => fs::metadata(&dir.dir)
+                .ok()
+                .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+                .and_then(|uid| {
+                    if let Some((_, n)) = names.iter().find(|(u, _)| *u == uid) {
+                        return n.clone();
+                    }
+                    let n = state::user_name(uid);
+                    names.push((uid, n.clone()));
+                    n
+                })
+                .unwrap_or_default(),
+        };
         rows.push((st, status, owner));
     }
     if quiet {
-        for (st, _, _) in &rows {
-            println!("{}", st.id);
-        }
+        let ids: String = rows
+            .iter()
+            .map(|(st, _, _)| format!("{}\n", st.id))
+            .collect();
+        print!("{ids}");
         return Ok(0);
     }
     match format {

@@ -113,9 +113,12 @@ pub(crate) fn create_inner(
     };
     let pidfd_sock = crate::tty::pidfd_socket(o.pidfd_socket.as_deref())?;
     let mut intent = intent(g, o, &bundle)?;
+    // The intent names the cgroup's directories from its first save: one write less.
+    let cg = plan_cgroup(g, &o.id, &bundle)?;
+    intent.cgroup = Some(cg.state().planned());
     let fifo = make_state_dir(g, &o.id, &bundle, &intent, &mut guard)?;
     ph.end("state dir");
-    make_cgroup(g, &o.id, &bundle, &mut intent, &mut guard)?;
+    make_cgroup(cg, &bundle, &mut guard)?;
     ph.end("cgroup");
     let placement = Placement::prepare(guard.cgroup()?, &init)?;
     let (pid, chan) = clone_init(o, &bundle, init, fifo, &guard, &placement)?;
@@ -285,25 +288,35 @@ fn make_state_dir(
         .into())
 }
 
-/// Phase `cgroup`: makes the container's cgroup and applies `linux.resources`, recording
-/// in the intent first the directories it is about to make.
-pub(crate) fn make_cgroup(
+/// The container's cgroup manager, before anything is made: the intent saved with the
+/// state dir records the directories [`make_cgroup`] is about to make.
+pub(crate) fn plan_cgroup(
     g: &RuntimeOptions,
     id: &str,
     bundle: &spec::Bundle,
-    intent: &mut Persisted,
-    guard: &mut CreateGuard,
-) -> Result<()> {
-    let linux = bundle.spec.linux().clone().unwrap_or_default();
-    let mut cg = cgroups::new_manager(&cgroups::NewCgroup {
-        cgroups_path: linux.cgroups_path().as_deref(),
+) -> Result<Box<dyn CgroupManager>> {
+    let linux = bundle.spec.linux().as_ref();
+    Ok(cgroups::new_manager(&cgroups::NewCgroup {
+        cgroups_path: linux.and_then(|l| l.cgroups_path().as_deref()),
         id,
         systemd: g.systemd_cgroup.then_some(cgroups::systemd::Bus::System),
         annotations: bundle.spec.annotations().as_ref(),
-    })?;
-    intent.cgroup = Some(cg.state().planned());
-    guard.save(intent)?;
-    let created = cg.create(linux.resources().as_ref());
+    })?)
+}
+
+/// Phase `cgroup`: makes the container's cgroup (planned in the intent already) and
+/// applies `linux.resources`.
+pub(crate) fn make_cgroup(
+    mut cg: Box<dyn CgroupManager>,
+    bundle: &spec::Bundle,
+    guard: &mut CreateGuard,
+) -> Result<()> {
+    let resources = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref());
+    let created = cg.create(resources);
     // Whatever was made is the guard's to remove, even when applying resources failed.
     guard.cgroup = Some(cg);
     Ok(created?)

@@ -58,8 +58,8 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
         }
         _ => {}
     }
-    let config = dir.load_config()?;
-    let p = build_process(o, &config)?;
+    let config = dir.config()?;
+    let p = build_process(o, config)?;
     crate::lsm::check_process(&p)?;
     if p.terminal().unwrap_or(false) && o.detach && o.console_socket.is_none() {
         return Err(Error::container(

@@ -111,6 +111,24 @@ pub struct CapSets {
     ambient: HashSet<Cap>,
 }
 
+/// The calling thread's bounding set: from /proc/thread-self/status's `CapBnd` (one read,
+/// where `caps::read` asks the kernel once per capability: 41 prctl calls), else `caps`.
+fn bounding_set() -> std::result::Result<HashSet<Cap>, caps::errors::CapsError> {
+    let mask = std::fs::read_to_string("/proc/thread-self/status")
+        .ok()
+        .and_then(|s| {
+            let hex = s.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
+            u64::from_str_radix(hex.trim(), 16).ok()
+        });
+    match mask {
+        Some(m) => Ok(caps::all()
+            .into_iter()
+            .filter(|c| c.index() < 64 && m & (1u64 << c.index()) != 0)
+            .collect()),
+        None => caps::read(None, CapSet::Bounding),
+    }
+}
+
 impl CapSets {
     /// Converts `process.capabilities` (absent = no capabilities at all, as runc does).
     pub fn new(c: Option<&LinuxCapabilities>) -> Result<Self> {
@@ -121,7 +139,7 @@ impl CapSets {
         let Some(c) = c else {
             return Ok(Self::default());
         };
-        let have = caps::read(None, CapSet::Bounding).unwrap_or_default();
+        let have = bounding_set().unwrap_or_default();
         // What the kernel does not know, or the host does not grant hull (not in its
         // bounding set), is skipped with a warning, as runc does.
         let set = |field: &str, given: Option<&Capabilities>| {
@@ -169,8 +187,8 @@ impl CapSets {
     /// Drops every capability not in `bounding` from the bounding set (needs CAP_SETPCAP,
     /// so this runs before the user switch).
     pub fn drop_bounding(&self) -> Result<()> {
-        let cur = caps::read(None, CapSet::Bounding)
-            .map_err(|e| Error::container(format!("read bounding set: {e}")))?;
+        let cur =
+            bounding_set().map_err(|e| Error::container(format!("read bounding set: {e}")))?;
         for c in cur.difference(&self.bounding) {
             caps::drop(None, CapSet::Bounding, *c).map_err(|e| {
                 Error::container(format!("process.capabilities.bounding: drop {c}: {e}"))

@@ -164,6 +164,8 @@ pub struct Rootfs {
     /// A `/dev` mount asked to be read-only: mounted rw so its nodes can be made, then
     /// remounted read-only by [`Rootfs::seal_dev`] (runc does the same).
     pub dev_readonly: bool,
+    /// Set when a mount's destination was the rootfs itself: `root` must be reopened.
+    pub(crate) on_root: bool,
 }
 
 /// Step 1 (before any mount): make the mount tree private to us and bind the rootfs onto
@@ -189,6 +191,7 @@ pub fn prepare(rootfs: &Path, bundle: &Path, propagation: Option<&str>) -> Resul
         has_devpts: false,
         mount_label: None,
         dev_readonly: false,
+        on_root: false,
     })
 }
 
@@ -217,7 +220,11 @@ impl Rootfs {
             // A mount may have landed on the rootfs itself (destination `/`, or a link to
             // it): later mounts, and pivot_root, go onto the topmost one, as in runc, which
             // walks the rootfs path for each mount. The path is the host's, and nothing of
-            // the container runs yet to race it.
+            // the container runs yet to race it. Only then: a walk of the host path per
+            // mount was a fifth of each mount's cost.
+            if !std::mem::take(&mut self.on_root) {
+                continue;
+            }
             let r = self.rootfs.to_string_lossy();
             self.root = sys::openat2(cwd(), &r, (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(), 0, 0)
                 .ctx(|| format!("reopen rootfs {r}"))?;
@@ -250,6 +257,7 @@ impl Rootfs {
         }
         if ty == "cgroup" || ty == "cgroup2" {
             let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
+            self.note_dest(fd.as_fd());
             return mount_cgroup_at(fd.as_fd(), opts.flags & libc::MS_RDONLY != 0);
         }
         if ty == "devpts" && dest == Path::new("/dev/pts") {
@@ -264,21 +272,28 @@ impl Rootfs {
         }
         // A tmpfs over an existing directory keeps that directory's mode unless the options
         // say otherwise (runc prepends `mode=` the same way: a later `mode=` wins).
-        let kept_mode = if ty == "tmpfs" {
-            open_in_root(self.root.as_fd(), dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
-                .ok()
-                .and_then(|fd| nix::sys::stat::fstat(fd.as_fd()).ok())
-                .map(|st| st.st_mode & 0o7777)
-        } else {
-            None
+        // The directory found here is also the destination (one walk, not two).
+        let existing = match ty {
+            "tmpfs" => {
+                open_in_root(self.root.as_fd(), dest, OFlag::O_PATH | OFlag::O_DIRECTORY).ok()
+            }
+            _ => None,
         };
+        let kept_mode = existing
+            .as_ref()
+            .and_then(|fd| nix::sys::stat::fstat(fd.as_fd()).ok())
+            .map(|st| st.st_mode & 0o7777);
         let data = match kept_mode {
             Some(mode) if opts.data.is_empty() => format!("mode={mode:04o}"),
             Some(mode) => format!("mode={mode:04o},{}", opts.data),
             None => opts.data.clone(),
         };
         let data = crate::lsm::mount_data(&data, ty, self.mount_label.as_deref());
-        let fd = resolve_create(self.root.as_fd(), dest, Kind::Dir)?;
+        let fd = match existing {
+            Some(fd) => fd,
+            None => resolve_create(self.root.as_fd(), dest, Kind::Dir)?,
+        };
+        self.note_dest(fd.as_fd());
         let source = m
             .source()
             .as_ref()
@@ -354,6 +369,16 @@ impl Rootfs {
             }
         }
         Ok(())
+    }
+
+    /// Records whether `dest` (resolved, about to be mounted on) is the rootfs itself.
+    pub(crate) fn note_dest(&mut self, dest: BorrowedFd<'_>) {
+        let id = |fd| nix::sys::stat::fstat(fd).map(|s| (s.st_dev, s.st_ino));
+        match (id(dest), id(self.root.as_fd())) {
+            (Ok(a), Ok(b)) if a != b => {}
+            // Unknown counts as the root: a reopen too many costs a path walk, nothing more.
+            _ => self.on_root = true,
+        }
     }
 
     /// runc's rule for proc and sysfs: the destination, if it exists, must be a directory

@@ -124,6 +124,8 @@ pub struct ContainerDir {
     pub dir: PathBuf,
     /// None for a read-only look ([`ContainerDir::peek`]).
     _lock: Option<File>,
+    /// config.json once decoded: `start` and `delete` ask for it up to three times.
+    config: std::cell::OnceCell<oci_spec::runtime::Spec>,
 }
 
 /// Opens a file or directory under `--root` without following a symlink at its name: a
@@ -205,6 +207,7 @@ impl ContainerDir {
             Ok(l) => Ok(ContainerDir {
                 dir,
                 _lock: Some(l),
+                config: Default::default(),
             }),
             Err(e) => {
                 let _ = fs::remove_dir_all(&tmp);
@@ -234,6 +237,7 @@ impl ContainerDir {
         Ok(ContainerDir {
             dir,
             _lock: Some(_lock),
+            config: Default::default(),
         })
     }
 
@@ -246,12 +250,19 @@ impl ContainerDir {
     pub fn peek(root: &Path, id: &str) -> Result<Self> {
         validate_id(id)?;
         let dir = root.join(id);
-        if !dir.join(STATE_FILE).exists() {
-            return Err(Error::container(format!("container does not exist: {id}")));
+        // The same refusal of a symlinked directory as a locked open. No look for state.json
+        // first: its read (`load`) reports a missing one as a missing container.
+        match open_nofollow(&dir, true) {
+            Err(e) if e.errno() == Some(libc::ENOENT) => {
+                return Err(Error::container(format!("container does not exist: {id}")))
+            }
+            r => drop(r?),
         }
-        // The same refusal of a symlinked directory as a locked open.
-        drop(open_nofollow(&dir, true)?);
-        Ok(ContainerDir { dir, _lock: None })
+        Ok(ContainerDir {
+            dir,
+            _lock: None,
+            config: Default::default(),
+        })
     }
 
     /// The lock's fd number: a forked init must close its copy, or the lock (which belongs
@@ -275,16 +286,32 @@ impl ContainerDir {
     }
 
     /// Saves the bundle's config (as read at create time).
-    pub fn save_config(&self, raw: &[u8]) -> Result<()> {
+    pub fn save_config(&mut self, raw: &[u8]) -> Result<()> {
+        self.config.take();
         write_atomic(&self.dir.join(CONFIG_FILE), raw)
     }
 
-    /// Reads the config saved at create time.
+    /// The config saved at create time, decoded once per command (`start` and `delete`
+    /// look at it up to three times).
+    pub fn config(&self) -> Result<&oci_spec::runtime::Spec> {
+        if let Some(c) = self.config.get() {
+            return Ok(c);
+        }
+        let c = self.load_config()?;
+        Ok(self.config.get_or_init(|| c))
+    }
+
+    /// The config saved at create time, decoded afresh.
     pub fn load_config(&self) -> Result<oci_spec::runtime::Spec> {
         let p = self.dir.join(CONFIG_FILE);
         let data = read_nofollow(&p)?;
         crate::compat::spec_from_slice(&data, false)
             .map_err(|e| Error::container(format!("{}: {e}", p.display())))
+    }
+
+    /// [`ContainerDir::config`], owned, for a caller about to remove the directory.
+    pub fn take_config(&mut self) -> Option<oci_spec::runtime::Spec> {
+        self.config.take().or_else(|| self.load_config().ok())
     }
 
     /// Path of the exec fifo.
@@ -352,7 +379,14 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 
 /// Reads `(state char, start time)` of a process from /proc/<pid>/stat.
 pub fn proc_stat(pid: i32) -> Option<(u8, u64)> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    use std::io::Read;
+    // One read into a buffer the line fits in (procfs reports no size, so read_to_string
+    // would take five or six reads); `list` does this once per container.
+    let mut buf = [0u8; 4096];
+    let n = File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut f| f.read(&mut buf))
+        .ok()?;
+    let s = std::str::from_utf8(&buf[..n]).ok()?;
     // The comm field may contain spaces and parentheses: parse after the last ')'.
     let rest = &s[s.rfind(')')? + 2..];
     let mut fields = rest.split(' ');

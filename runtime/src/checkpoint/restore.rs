@@ -74,10 +74,12 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
         pid: None,
     };
     let mut intent = create::intent(g, c, &bundle)?;
+    let cg = create::plan_cgroup(g, &c.id, &bundle)?;
+    intent.cgroup = Some(cg.state().planned());
     let dir = ContainerDir::create(&g.root, &c.id, &intent, &bundle.raw)?;
     let root = dir.dir.join("criu-root");
     guard.dir = Some(dir);
-    create::make_cgroup(g, &c.id, &bundle, &mut intent, &mut guard)?;
+    create::make_cgroup(cg, &bundle, &mut guard)?;
     make_mount_points(&bundle)?;
     let _bind = bind_root(&bundle.rootfs, &root)?;
 
