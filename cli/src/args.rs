@@ -51,54 +51,6 @@ struct Cli {
     cmd: Command,
 }
 
-/// Options shared by `create` and `run`.
-#[derive(Args, Debug, Clone)]
-pub struct CreateOpts {
-    /// Path to the bundle directory (holds config.json); defaults to the current directory.
-    #[arg(short = 'b', long, default_value = ".")]
-    pub bundle: PathBuf,
-    /// Unix socket that receives the pty master when process.terminal is true.
-    #[arg(long = "console-socket")]
-    pub console_socket: Option<PathBuf>,
-    /// Unix socket that receives a pidfd of the container's init (runc 1.2).
-    #[arg(long = "pidfd-socket")]
-    pub pidfd_socket: Option<PathBuf>,
-    /// File to write the init process's host pid to.
-    #[arg(long = "pid-file")]
-    pub pid_file: Option<PathBuf>,
-    /// Use MS_MOVE + chroot instead of pivot_root (for ramdisk roots).
-    #[arg(long = "no-pivot")]
-    pub no_pivot: bool,
-    /// Do not create a new session keyring for the container.
-    #[arg(long = "no-new-keyring")]
-    pub no_new_keyring: bool,
-    /// Pass N extra file descriptors (3 .. 3+N-1) to the container.
-    #[arg(
-        long = "preserve-fds",
-        default_value_t = 0,
-        allow_negative_numbers = true
-    )]
-    pub preserve_fds: i64,
-    /// Container id.
-    pub id: String,
-}
-
-/// `run`'s own flags on top of [`CreateOpts`].
-#[derive(Args, Debug, Clone)]
-pub struct RunOpts {
-    #[command(flatten)]
-    pub create: CreateOpts,
-    /// Detach from the container's process after starting it.
-    #[arg(short = 'd', long)]
-    pub detach: bool,
-    /// Keep the container's state after it exits.
-    #[arg(long)]
-    pub keep: bool,
-    /// Do not make hull a child subreaper (accepted for compatibility).
-    #[arg(long = "no-subreaper")]
-    pub no_subreaper: bool,
-}
-
 /// `exec` flags (runc's).
 #[derive(Args, Debug, Clone)]
 pub struct ExecOpts {
@@ -285,6 +237,74 @@ const UPDATE_FLAGS: &[Flag] = &[
 ];
 
 /// Flags both commands take.
+/// `create`'s, and the create half of `run`.
+const CREATE_FLAGS: &[Flag] = &[
+    (
+        "bundle",
+        Some('b'),
+        Str,
+        "Path to the bundle directory (holds config.json); defaults to the current directory",
+    ),
+    (
+        "console-socket",
+        None,
+        Str,
+        "Unix socket that receives the pty master when process.terminal is true",
+    ),
+    (
+        "pidfd-socket",
+        None,
+        Str,
+        "Unix socket that receives a pidfd of the container's init (runc 1.2)",
+    ),
+    (
+        "pid-file",
+        None,
+        Str,
+        "File to write the init process's host pid to",
+    ),
+    (
+        "no-pivot",
+        None,
+        Bool,
+        "Use MS_MOVE + chroot instead of pivot_root (for ramdisk roots)",
+    ),
+    (
+        "no-new-keyring",
+        None,
+        Bool,
+        "Do not create a new session keyring for the container",
+    ),
+    (
+        "preserve-fds",
+        None,
+        I64,
+        "Pass N extra file descriptors (3 .. 3+N-1) to the container",
+    ),
+];
+
+/// `run`'s own.
+const RUN_FLAGS: &[Flag] = &[
+    (
+        "detach",
+        Some('d'),
+        Bool,
+        "Detach from the container's process after starting it",
+    ),
+    (
+        "keep",
+        None,
+        Bool,
+        "Keep the container's state after it exits",
+    ),
+    (
+        "no-subreaper",
+        None,
+        Bool,
+        "Do not make hull a child subreaper (accepted for compatibility)",
+    ),
+];
+
 const CRIU_FLAGS: &[Flag] = &[
     (
         "image-path",
@@ -549,6 +569,8 @@ macro_rules! flag_args {
 flag_args!(CheckpointOpts, CRIU_FLAGS, CHECKPOINT_FLAGS);
 flag_args!(RestoreOpts, CRIU_FLAGS, RESTORE_FLAGS);
 flag_args!(UpdateOpts, UPDATE_FLAGS);
+flag_args!(CreateOpts, CREATE_FLAGS);
+flag_args!(RunOpts, CREATE_FLAGS, RUN_FLAGS);
 
 // One value per process, parsed once: its size costs nothing worth a Box.
 #[allow(clippy::large_enum_variant)]
@@ -690,28 +712,35 @@ fn fd_count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
 
-impl CreateOpts {
-    fn options(&self) -> CreateOptions {
+impl Flags {
+    /// `create`'s options (also the create half of `run`).
+    fn create(&self) -> CreateOptions {
         CreateOptions {
             id: self.id.clone(),
-            bundle: self.bundle.clone(),
-            console_socket: self.console_socket.clone(),
-            pidfd_socket: self.pidfd_socket.clone(),
-            pid_file: self.pid_file.clone(),
-            no_pivot: self.no_pivot,
-            no_new_keyring: self.no_new_keyring,
-            preserve_fds: fd_count(self.preserve_fds),
+            bundle: self.path("bundle").unwrap_or_else(|| PathBuf::from(".")),
+            console_socket: self.path("console-socket"),
+            pidfd_socket: self.path("pidfd-socket"),
+            pid_file: self.path("pid-file"),
+            no_pivot: self.on("no-pivot"),
+            no_new_keyring: self.on("no-new-keyring"),
+            preserve_fds: fd_count(self.num("preserve-fds").unwrap_or(0)),
         }
+    }
+}
+
+impl CreateOpts {
+    fn options(&self) -> CreateOptions {
+        self.0.create()
     }
 }
 
 impl RunOpts {
     fn options(&self) -> RunOptions {
         RunOptions {
-            create: self.create.options(),
-            detach: self.detach,
-            keep: self.keep,
-            no_subreaper: self.no_subreaper,
+            create: self.0.create(),
+            detach: self.0.on("detach"),
+            keep: self.0.on("keep"),
+            no_subreaper: self.0.on("no-subreaper"),
         }
     }
 }
