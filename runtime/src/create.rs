@@ -22,15 +22,15 @@ use crate::{hooks, init, process, spec, sys};
 
 /// Undoes a half-made container when `create` fails: kills and reaps the init, removes
 /// the cgroup, then the state directory. Disarmed once the container exists.
-struct CreateGuard {
-    dir: Option<ContainerDir>,
-    cgroup: Option<Box<dyn CgroupManager>>,
-    pid: Option<i32>,
+pub(crate) struct CreateGuard {
+    pub(crate) dir: Option<ContainerDir>,
+    pub(crate) cgroup: Option<Box<dyn CgroupManager>>,
+    pub(crate) pid: Option<i32>,
 }
 
 impl CreateGuard {
     /// Saves the intent (or, at the end, the state) into the state dir.
-    fn save(&self, st: &Persisted) -> Result<()> {
+    pub(crate) fn save(&self, st: &Persisted) -> Result<()> {
         self.dir
             .as_ref()
             .ok_or_else(|| Error::container("state dir missing"))?
@@ -38,7 +38,7 @@ impl CreateGuard {
     }
 
     /// The cgroup made in phase `cgroup`.
-    fn cgroup(&self) -> Result<&dyn CgroupManager> {
+    pub(crate) fn cgroup(&self) -> Result<&dyn CgroupManager> {
         self.cgroup
             .as_deref()
             .ok_or_else(|| Error::container("cgroup manager missing"))
@@ -159,7 +159,11 @@ pub(crate) fn create_inner(
 /// The state.json `create` starts from: its intent ([`Persisted::creating`]), completed
 /// as it goes and saved before each thing it makes, so that a `create` killed at any point
 /// leaves a container that `list` shows and `delete --force` removes entirely.
-fn intent(g: &RuntimeOptions, o: &CreateOptions, bundle: &spec::Bundle) -> Result<Persisted> {
+pub(crate) fn intent(
+    g: &RuntimeOptions,
+    o: &CreateOptions,
+    bundle: &spec::Bundle,
+) -> Result<Persisted> {
     Ok(Persisted {
         id: o.id.clone(),
         pid: 0,
@@ -286,7 +290,7 @@ fn make_state_dir(
 
 /// The container's cgroup manager, before anything is made: the intent saved with the
 /// state dir records the directories [`make_cgroup`] is about to make.
-fn plan_cgroup(
+pub(crate) fn plan_cgroup(
     g: &RuntimeOptions,
     id: &str,
     bundle: &spec::Bundle,
@@ -302,7 +306,7 @@ fn plan_cgroup(
 
 /// Phase `cgroup`: makes the container's cgroup (planned in the intent already) and
 /// applies `linux.resources`.
-fn make_cgroup(
+pub(crate) fn make_cgroup(
     mut cg: Box<dyn CgroupManager>,
     bundle: &spec::Bundle,
     guard: &mut CreateGuard,
