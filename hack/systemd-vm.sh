@@ -38,6 +38,8 @@
 #   SYSTEMDVM_CPUS (2)  SYSTEMDVM_MEM (3G)  SYSTEMDVM_TIMEOUT (900 s)  SYSTEMDVM_ACCEL (auto|tcg|kvm)
 #   SYSTEMDVM_BOOT_TIMEOUT (300 s: a boot that never starts the job ends with 124)
 #   SYSTEMDVM_VERBOSE=1 (guest console, with systemd's status lines, to stderr)
+#   SYSTEMDVM_CGROUPS (v2|hybrid: hybrid boots systemd with v1 controllers and cgroup2 at
+#     /sys/fs/cgroup/unified, how the systemd driver is proven on v1/hybrid nodes)
 #   SYSTEMDVM_APPEND (more kernel/systemd command line, e.g. systemd.log_level=debug)
 #   SYSTEMDVM_CACHE (/var/tmp/hull-cgv2vm, shared with cgv2-vm.sh)
 set -euo pipefail
@@ -58,7 +60,13 @@ VM_VERBOSE=${SYSTEMDVM_VERBOSE:-0}
 VM_ROOTOVL=1
 VM_OVERLAYS=""
 VM_TMPFS="/run:755 /tmp:1777 /var/tmp:1777 /home:755 /var/lib/docker:710 /var/lib/containerd:711 /var/lib/containers:700"
-VM_APPEND="cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
+case ${SYSTEMDVM_CGROUPS:-v2} in
+  v2) VM_APPEND="cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1" ;;
+  # systemd 252 still boots hybrid: v1 controllers under /sys/fs/cgroup, its own tree in
+  # cgroup2 at /sys/fs/cgroup/unified (the layout of our CI hosts, with systemd as PID 1).
+  hybrid) VM_APPEND="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
+  *) echo "SYSTEMDVM_CGROUPS: v2 or hybrid, not ${SYSTEMDVM_CGROUPS}" >&2; exit 2 ;;
+esac
 # udev's coldplug would load modules for the emulated CPU's features (kvm, cpufreq, SIMD crypto):
 # seconds of TCG for nothing here.
 VM_APPEND+=" modprobe.blacklist=kvm,kvm_amd,kvm_intel,powernow_k8,pcspkr,evdev,aesni_intel"

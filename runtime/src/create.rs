@@ -22,15 +22,15 @@ use crate::{hooks, init, process, spec, sys};
 
 /// Undoes a half-made container when `create` fails: kills and reaps the init, removes
 /// the cgroup, then the state directory. Disarmed once the container exists.
-struct CreateGuard {
-    dir: Option<ContainerDir>,
-    cgroup: Option<Box<dyn CgroupManager>>,
-    pid: Option<i32>,
+pub(crate) struct CreateGuard {
+    pub(crate) dir: Option<ContainerDir>,
+    pub(crate) cgroup: Option<Box<dyn CgroupManager>>,
+    pub(crate) pid: Option<i32>,
 }
 
 impl CreateGuard {
     /// Saves the intent (or, at the end, the state) into the state dir.
-    fn save(&self, st: &Persisted) -> Result<()> {
+    pub(crate) fn save(&self, st: &Persisted) -> Result<()> {
         self.dir
             .as_ref()
             .ok_or_else(|| Error::container("state dir missing"))?
@@ -39,7 +39,7 @@ impl CreateGuard {
 
     /// The cgroup made in phase `cgroup` (none for a rootless container that could not
     /// have one: docs/rootless.md).
-    fn cgroup(&self) -> Option<&dyn CgroupManager> {
+    pub(crate) fn cgroup(&self) -> Option<&dyn CgroupManager> {
         self.cgroup.as_deref()
     }
 }
@@ -158,7 +158,11 @@ pub(crate) fn create_inner(
 /// The state.json `create` starts from: its intent ([`Persisted::creating`]), completed
 /// as it goes and saved before each thing it makes, so that a `create` killed at any point
 /// leaves a container that `list` shows and `delete --force` removes entirely.
-fn intent(g: &RuntimeOptions, o: &CreateOptions, bundle: &spec::Bundle) -> Result<Persisted> {
+pub(crate) fn intent(
+    g: &RuntimeOptions,
+    o: &CreateOptions,
+    bundle: &spec::Bundle,
+) -> Result<Persisted> {
     Ok(Persisted {
         id: o.id.clone(),
         pid: 0,
@@ -286,7 +290,7 @@ fn make_state_dir(
 /// The container's cgroup manager, before anything is made: the intent saved with the
 /// state dir records the directories [`make_cgroup`] is about to make. As a user
 /// (`--rootless`), the systemd driver asks the user's own manager.
-fn plan_cgroup(
+pub(crate) fn plan_cgroup(
     g: &RuntimeOptions,
     id: &str,
     bundle: &spec::Bundle,
@@ -310,7 +314,7 @@ fn plan_cgroup(
 /// may not make is skipped (a debug line) when the config asks for no limits (the container
 /// then runs in hull's own cgroup, and the intent names none), and is an error naming the
 /// first limit otherwise, as runc's "rootless needs no limits" rule.
-fn make_cgroup(
+pub(crate) fn make_cgroup(
     g: &RuntimeOptions,
     mut cg: Box<dyn CgroupManager>,
     bundle: &spec::Bundle,

@@ -71,7 +71,11 @@ pub fn document() -> serde_json::Value {
         "potentiallyUnsafeConfigAnnotations": [crate::cgroups::systemd::PROPERTY_ANNOTATION],
         "annotations": {
             "org.opencontainers.runtime-spec.features.version": crate::OCI_VERSION,
-            "io.github.hull.version": env!("CARGO_PKG_VERSION")
+            "io.github.hull.version": env!("CARGO_PKG_VERSION"),
+            // `checkpoint`/`restore` are built in (they need a `criu` binary when run);
+            // runc's key too, as engines look for runc's.
+            "io.github.hull.checkpoint.enabled": "true",
+            "org.opencontainers.runc.checkpoint.enabled": "true"
         }
     })
 }
@@ -228,5 +232,9 @@ mod tests {
         );
         assert_eq!(d["linux"]["cgroup"]["systemd"], true);
         assert_eq!(d["linux"]["cgroup"]["systemdUser"], false);
+        assert_eq!(
+            d["annotations"]["io.github.hull.checkpoint.enabled"],
+            "true"
+        );
     }
 }

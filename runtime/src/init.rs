@@ -279,6 +279,9 @@ fn devices_and_masks(
 /// Phase `pivot`: into the rootfs, the console, then the root's final flags.
 fn pivot(a: &InitArgs<'_>, rfs: &Rootfs, linux: &Linux) -> Result<()> {
     rfs.pivot(a.no_pivot)?;
+    if a.console.is_none() {
+        reopen_dev_null();
+    }
     if let Some(c) = &a.console {
         let root = sys::openat2(
             nix::fcntl::AT_FDCWD,
@@ -299,6 +302,41 @@ fn pivot(a: &InitArgs<'_>, rfs: &Rootfs, linux: &Linux) -> Result<()> {
             .unwrap_or(false),
         linux.rootfs_propagation().as_deref(),
     )
+}
+
+/// Stdio that is the host's /dev/null (conmon and containerd's shim hand it in) becomes the
+/// container's own, as runc does: CRIU cannot checkpoint a file of a mount outside the
+/// container ("Can't lookup mount"). Only a character device 1:3 replaces it: a /dev/null
+/// the image made into something else is left alone, and so is the host's.
+fn reopen_dev_null() {
+    use nix::sys::stat::{fstat, SFlag};
+    let is_null = |st: nix::sys::stat::FileStat| {
+        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
+            && st.st_rdev == nix::sys::stat::makedev(1, 3)
+    };
+    let (i, o, e) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let stdio = [i.as_fd(), o.as_fd(), e.as_fd()];
+    let mut null: Option<OwnedFd> = None;
+    for (n, fd) in stdio.into_iter().enumerate() {
+        if !fstat(fd).is_ok_and(is_null) {
+            continue;
+        }
+        if null.is_none() {
+            null = nix::fcntl::open(
+                "/dev/null",
+                OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+                nix::sys::stat::Mode::empty(),
+            )
+            .ok()
+            .filter(|f| fstat(f.as_fd()).is_ok_and(is_null));
+        }
+        match &null {
+            Some(f) => {
+                let _ = sys::dup2(f.as_fd(), n as i32);
+            }
+            None => return,
+        }
+    }
 }
 
 /// Phase `process`: hostname, domainname, loopback, sysctls, LSM labels, personality, the

@@ -24,6 +24,7 @@
 //!   its CPU affinity; [`fds`]: the caller's fds, closed or handed to the program.
 //! - [`rootless`]: running as a user (`--rootless`, the default root, id maps).
 //! - [`compat`]: config spellings the spec allows and the decoder does not.
+//! - [`checkpoint`]: `checkpoint` and `restore` with CRIU (its RPC in `checkpoint::rpc`).
 //! - [`features`]: `hull features`.
 //!
 //! The layers below, re-exported under their concern's name: [`cgroups`] (hull-cgroups: the
@@ -40,6 +41,7 @@ pub mod affinity;
 pub mod binds;
 pub mod cgroup_ops;
 pub mod channel;
+pub mod checkpoint;
 pub mod compat;
 pub mod container;
 pub mod create;

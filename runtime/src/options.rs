@@ -133,3 +133,83 @@ pub struct UpdateOptions {
     pub l3_cache_schema: Option<String>,
     pub mem_bw_schema: Option<String>,
 }
+
+/// How CRIU treats the container's cgroups (`--manage-cgroups-mode`, criu's `criu_cg_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupMode {
+    /// Leave cgroups alone entirely.
+    Ignore,
+    /// Restore properties only where the cgroup was made by CRIU (CRIU's default).
+    Soft,
+    /// Restore all properties, and make missing cgroups.
+    Full,
+    /// Like full, but fail when a cgroup is missing.
+    Strict,
+}
+
+/// What `checkpoint` and `restore` share: where the images are and what CRIU may touch.
+#[derive(Debug, Clone, Default)]
+pub struct CriuOptions {
+    /// The criu binary (`--criu`): a path, or a name looked up in `PATH` (default `criu`).
+    pub criu: Option<PathBuf>,
+    /// Directory of the checkpoint images (`--image-path`, default `./checkpoint`).
+    pub image_path: Option<PathBuf>,
+    /// Directory for CRIU's log and work files (`--work-path`, default: the image path).
+    pub work_path: Option<PathBuf>,
+    /// Allow open TCP connections (`--tcp-established`).
+    pub tcp_established: bool,
+    /// Allow external unix sockets (`--ext-unix-sk`).
+    pub ext_unix_sk: bool,
+    /// Allow shell jobs: a terminal from outside the container (`--shell-job`).
+    pub shell_job: bool,
+    /// Handle file locks (`--file-locks`).
+    pub file_locks: bool,
+    /// CRIU's cgroup mode; `None` leaves CRIU's default (soft).
+    pub manage_cgroups_mode: Option<CgroupMode>,
+    /// Namespaces (CLONE_NEW* bits) CRIU creates empty instead of restoring (`--empty-ns`).
+    pub empty_ns: u32,
+    /// Deduplicate parent images (`--auto-dedup`).
+    pub auto_dedup: bool,
+    /// Lazy migration: pages served on demand (`--lazy-pages`).
+    pub lazy_pages: bool,
+}
+
+/// `checkpoint`: dump a running container with CRIU.
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointOptions {
+    /// Container id.
+    pub id: String,
+    /// Shared CRIU options.
+    pub criu: CriuOptions,
+    /// Images of a previous (pre-)dump, relative to the image path (`--parent-path`).
+    pub parent_path: Option<PathBuf>,
+    /// Keep the container running after the dump (`--leave-running`).
+    pub leave_running: bool,
+    /// Drop in-flight TCP connections (`--tcp-skip-in-flight`).
+    pub tcp_skip_in_flight: bool,
+    /// `ADDRESS:PORT` of a CRIU page server (`--page-server`).
+    pub page_server: Option<String>,
+    /// Only dump memory, keep the container running (`--pre-dump`).
+    pub pre_dump: bool,
+    /// Restore with link remaps for unlinked open files (`--link-remap`).
+    pub link_remap: bool,
+    /// fd told (one `\0` byte) when the lazy-pages server is ready (`--status-fd`).
+    pub status_fd: Option<i32>,
+}
+
+/// `restore`: a container made from checkpoint images, run like `run`.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Id, bundle, console socket, pid file, no-pivot as for `create`.
+    pub create: CreateOptions,
+    /// Shared CRIU options.
+    pub criu: CriuOptions,
+    /// Return once the container runs instead of waiting for it (`--detach`).
+    pub detach: bool,
+    /// Do not make hull a child subreaper (`--no-subreaper`).
+    pub no_subreaper: bool,
+    /// LSM profile to restore the processes with, `TYPE:NAME` (`--lsm-profile`).
+    pub lsm_profile: Option<String>,
+    /// SELinux mount context for restored mounts (`--lsm-mount-context`).
+    pub lsm_mount_context: Option<String>,
+}

@@ -23,6 +23,29 @@ fn container(test: &str) -> Option<Container> {
     Some(c)
 }
 
+/// Whether this systemd host is v1/hybrid (`SYSTEMDVM_CGROUPS=hybrid`): v1 controllers under
+/// /sys/fs/cgroup, so systemd's v1 property names and each controller's own files apply.
+fn v1_host() -> bool {
+    !Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The unit's cgroup directory holding FILE: the unified tree on v2; on v1 the hierarchy of
+/// the controller FILE belongs to (`memory.limit_in_bytes` in `memory`, ...).
+fn unit_file(slice: &str, unit: &str, file: &str) -> std::path::PathBuf {
+    let base = Path::new("/sys/fs/cgroup");
+    let base = if v1_host() {
+        let ctrl = match file.split('.').next() {
+            Some("cgroup") => "systemd",
+            Some(c) => c,
+            None => "systemd",
+        };
+        base.join(ctrl)
+    } else {
+        base.to_path_buf()
+    };
+    base.join(slice).join(unit).join(file)
+}
+
 /// `systemctl show UNIT -p NAME` values.
 fn show(unit: &str, props: &[&str]) -> std::collections::HashMap<String, String> {
     let mut cmd = Command::new("systemctl");
@@ -52,58 +75,68 @@ fn resources_become_unit_properties_and_files() {
         "blockIO": {"weight": 200},
         "unified": {"memory.high": "60000000"}
     });
+    let v1 = v1_host();
+    if v1 {
+        // runc too refuses unified keys on a v1 host; v1 has no reservation-as-MemoryLow.
+        c.config["linux"]["resources"]["unified"] = json!({});
+        // v1's blkio weight needs CFQ/BFQ, which the guest's disk has not (runc fails too).
+        c.config["linux"]["resources"]["blockIO"] = json!({});
+    }
     c.config["annotations"] = json!({
         "org.systemd.property.CollectMode": "'inactive-or-failed'",
         "org.systemd.property.TimeoutStopUSec": "uint64 123456789"
     });
     c.create().ok();
-    let p = show(
-        &unit,
-        &[
-            "ControlGroup",
-            "Slice",
-            "Delegate",
-            "MemoryMax",
-            "MemoryLow",
-            "MemoryHigh",
-            "MemorySwapMax",
-            "CPUWeight",
-            "CPUQuotaPerSecUSec",
-            "AllowedCPUs",
-            "TasksMax",
-            "IOWeight",
-            "CollectMode",
-            "TimeoutStopUSec",
-            "ActiveState",
-        ],
-    );
-    let want = [
+    let mut want: Vec<(&str, String)> = vec![
         ("ControlGroup", format!("/system.slice/{unit}")),
         ("Slice", "system.slice".into()),
         ("Delegate", "yes".into()),
-        ("MemoryMax", "67108864".into()),
-        ("MemoryLow", "33554432".into()),
-        ("MemoryHigh", "60000000".into()),
-        ("MemorySwapMax", "67108864".into()),
-        ("CPUWeight", "174".into()),
         ("CPUQuotaPerSecUSec", "300ms".into()),
         ("AllowedCPUs", "0".into()),
         ("TasksMax", "37".into()),
-        ("IOWeight", "1920".into()),
         ("CollectMode", "inactive-or-failed".into()),
         ("TimeoutStopUSec", "2min 3.456789s".into()),
         ("ActiveState", "active".into()),
     ];
-    for (k, v) in want {
-        assert_eq!(p.get(k), Some(&v), "{unit} {k}: {p:?}");
+    if v1 {
+        // runc's v1 names: MemoryLimit, CPUShares.
+        want.extend([
+            ("MemoryLimit", "67108864".into()),
+            ("CPUShares", "2048".into()),
+        ]);
+    } else {
+        want.extend([
+            ("MemoryMax", "67108864".into()),
+            ("MemoryLow", "33554432".into()),
+            ("MemoryHigh", "60000000".into()),
+            ("MemorySwapMax", "67108864".into()),
+            ("CPUWeight", "174".into()),
+            ("IOWeight", "1920".into()),
+        ]);
+    }
+    let names: Vec<&str> = want.iter().map(|(k, _)| *k).collect();
+    let p = show(&unit, &names);
+    for (k, v) in &want {
+        assert_eq!(p.get(*k), Some(v), "{unit} {k}: {p:?}");
     }
     // The cgroupfs side wrote the same values, and the init is in the unit's cgroup.
-    let dir = Path::new("/sys/fs/cgroup/system.slice").join(&unit);
-    assert_eq!(read(dir.join("memory.max")), "67108864");
-    assert_eq!(read(dir.join("memory.swap.max")), "67108864");
-    assert_eq!(read(dir.join("pids.max")), "37");
-    assert_eq!(read(dir.join("cpu.max")), "30000 100000");
-    assert_eq!(read(dir.join("cpuset.cpus")), "0");
+    let f = |file: &str| unit_file("system.slice", &unit, file);
+    if v1 {
+        assert_eq!(read(f("memory.limit_in_bytes")), "67108864");
+        assert_eq!(read(f("memory.memsw.limit_in_bytes")), "134217728");
+        assert_eq!(read(f("cpu.cfs_quota_us")), "30000");
+        assert_eq!(read(f("cpu.shares")), "2048");
+    } else {
+        assert_eq!(read(f("memory.max")), "67108864");
+        assert_eq!(read(f("memory.swap.max")), "67108864");
+        assert_eq!(read(f("cpu.max")), "30000 100000");
+    }
+    assert_eq!(read(f("pids.max")), "37");
+    assert_eq!(read(f("cpuset.cpus")), "0");
+    let dir = f("cgroup.procs")
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let procs = read(dir.join("cgroup.procs"));
     assert!(
         procs.lines().any(|l| l == c.pid().to_string()),
@@ -112,7 +145,12 @@ fn resources_become_unit_properties_and_files() {
     );
     // Inside, the container sees its own cgroup as the root (cgroup namespace).
     c.start().ok();
-    let o = c.hull(&["exec", &c.id, "cat", "/sys/fs/cgroup/pids.max"]);
+    let inside = if v1 {
+        "/sys/fs/cgroup/pids/pids.max"
+    } else {
+        "/sys/fs/cgroup/pids.max"
+    };
+    let o = c.hull(&["exec", &c.id, "cat", inside]);
     assert_eq!(o.ok().out().trim(), "37");
     c.hull(&["delete", "--force", &c.id]).ok();
     assert!(systemd_units(&c.id).is_empty(), "unit left after delete");
@@ -162,14 +200,18 @@ fn lifecycle_commands_use_the_unit() {
     c.create().ok();
     c.start().ok();
     let unit = format!("hull-{}.scope", c.id);
-    let dir = Path::new("/sys/fs/cgroup/system.slice").join(&unit);
     // exec is placed in the unit's cgroup (no D-Bus on that path: the cgroupfs driver).
     let o = c.hull(&["exec", &c.id, "sh", "-c", "echo $$; cat /proc/self/cgroup"]);
     let out = o.ok().out().to_string();
     assert!(out.contains("0::/"), "{out}");
     c.hull(&["pause", &c.id]).ok();
     assert_eq!(c.status(), "paused");
-    assert_eq!(read(dir.join("cgroup.freeze")), "1");
+    if v1_host() {
+        let state = read(unit_file("system.slice", &unit, "freezer.state"));
+        assert_eq!(state, "FROZEN");
+    } else {
+        assert_eq!(read(unit_file("system.slice", &unit, "cgroup.freeze")), "1");
+    }
     c.hull(&["resume", &c.id]).ok();
     assert_eq!(c.status(), "running");
     let ps = c.hull(&["ps", "--format", "json", &c.id]);
@@ -201,16 +243,25 @@ fn update_sets_properties_and_files() {
         &c.id,
     ])
     .ok();
-    let p = show(&unit, &["MemoryMax", "TasksMax", "CPUQuotaPerSecUSec"]);
-    assert_eq!(p.get("MemoryMax").map(String::as_str), Some("104857600"));
+    let mem = if v1_host() {
+        "MemoryLimit"
+    } else {
+        "MemoryMax"
+    };
+    let p = show(&unit, &[mem, "TasksMax", "CPUQuotaPerSecUSec"]);
+    assert_eq!(p.get(mem).map(String::as_str), Some("104857600"));
     assert_eq!(p.get("TasksMax").map(String::as_str), Some("44"));
     assert_eq!(
         p.get("CPUQuotaPerSecUSec").map(String::as_str),
         Some("500ms")
     );
-    let dir = Path::new("/sys/fs/cgroup/system.slice").join(&unit);
-    assert_eq!(read(dir.join("memory.max")), "104857600");
-    assert_eq!(read(dir.join("pids.max")), "44");
+    let mem = if v1_host() {
+        "memory.limit_in_bytes"
+    } else {
+        "memory.max"
+    };
+    assert_eq!(read(unit_file("system.slice", &unit, mem)), "104857600");
+    assert_eq!(read(unit_file("system.slice", &unit, "pids.max")), "44");
 }
 
 #[test]

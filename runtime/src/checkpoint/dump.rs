@@ -1,0 +1,142 @@
+//! `hull checkpoint`: dumps a running container's process tree with CRIU (runc's
+//! `checkpoint`). Without `--leave-running` or `--pre-dump` the container is gone afterwards
+//! (CRIU killed its processes; hull deletes it as `delete --force` would, poststop hooks
+//! included, as runc destroys it).
+
+use std::os::fd::AsRawFd;
+
+use super::rpc::{self, opt, Msg};
+use super::{base_opts, drive, externals, pass_fd, Dirs, DESCRIPTORS};
+use crate::container::{delete, open_container};
+use crate::error::{Context, Error, Result};
+use crate::options::{CheckpointOptions, RuntimeOptions};
+use crate::state::{self, Status};
+
+/// `hull checkpoint`.
+pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
+    state::validate_id(&o.id)?;
+    let criu = super::find_criu(&o.criu)?;
+    let (dir, st, status) = open_container(g, &o.id)?;
+    match status {
+        Status::Running | Status::Paused => {}
+        Status::Created => {
+            return Err(Error::container(
+                "container cannot be checkpointed in created state",
+            ))
+        }
+        s => {
+            return Err(Error::container(format!(
+                "container is not running ({})",
+                s.as_str()
+            )))
+        }
+    }
+    let spec = dir.load_config()?;
+    let dirs = Dirs::open(&o.criu, true)?;
+    let log = if o.pre_dump {
+        "pre-dump.log"
+    } else {
+        "dump.log"
+    };
+    let mut req = base_opts(&o.criu, &spec, &dirs, log);
+    req.int32(opt::PID, st.pid)
+        .string(opt::ROOT, &st.rootfs.to_string_lossy())
+        .flag(opt::LEAVE_RUNNING, o.leave_running)
+        .flag(opt::TCP_SKIP_IN_FLIGHT, o.tcp_skip_in_flight)
+        .flag(opt::LINK_REMAP, o.link_remap);
+    // The cgroup freezer stops the tree at once (CRIU >= 3.14 on v2); otherwise ptrace.
+    if let Some(cg) = &st.cgroup {
+        let key = if cg.mode == "v2" { "" } else { "freezer" };
+        if let Some(d) = cg.dirs.get(key) {
+            req.string(opt::FREEZE_CGROUP, d);
+        }
+    }
+    if let Some(ps) = &o.page_server {
+        let (addr, port) = ps
+            .rsplit_once(':')
+            .and_then(|(a, p)| Some((a, p.parse::<i32>().ok()?)))
+            .ok_or_else(|| Error::container(format!("--page-server {ps:?}: want ADDRESS:PORT")))?;
+        let mut m = Msg::default();
+        m.string(1, addr).int32(2, port);
+        req.message(opt::PS, &m);
+    }
+    if let Some(p) = &o.parent_path {
+        req.string(opt::PARENT_IMG, &p.to_string_lossy())
+            .flag(opt::TRACK_MEM, true);
+    }
+    if o.pre_dump {
+        req.flag(opt::TRACK_MEM, true);
+    }
+    // The status fd is the caller's, inherited by criu under the same number.
+    let status_fd = match o.status_fd.filter(|_| o.criu.lazy_pages) {
+        Some(fd) => {
+            let f = std::fs::File::options()
+                .write(true)
+                .open(format!("/proc/self/fd/{fd}"))
+                .ctx(|| format!("--status-fd {fd}"))?;
+            let n = pass_fd(&f)?;
+            req.int32(opt::STATUS_FD, n);
+            Some(f)
+        }
+        None => None,
+    };
+    for (kind, key, path) in super::external_namespaces(&spec) {
+        let ino = std::fs::metadata(&path)
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .ctx(|| format!("linux.namespaces: stat {}", path.display()))?;
+        req.string(opt::EXTERNAL, &format!("{kind}[{ino}]:{key}"));
+    }
+    if !o.pre_dump {
+        let root = format!("/proc/{}/root", st.pid);
+        let is_dir = |p: &str| std::path::Path::new(&format!("{root}{p}")).is_dir();
+        for e in externals(&spec, &st.bundle, is_dir) {
+            req.message(opt::EXT_MNT, &rpc::pair_str(&e.dest, &e.name));
+        }
+        save_descriptors(st.pid, &dirs.images)?;
+    }
+    let typ = if o.pre_dump {
+        rpc::req::PRE_DUMP
+    } else {
+        rpc::req::DUMP
+    };
+    let s = rpc::Session::start(&criu)?;
+    let what = if o.pre_dump { "pre-dump" } else { "dump" };
+    let logp = dirs.work.join(log);
+    drive(
+        &s,
+        &rpc::request(typ, Some(&req)),
+        what,
+        &logp,
+        |_, _, _| Ok(()),
+    )?;
+    // A pre-dump's criu waits for more requests; closing the connection ends it.
+    let ok = s.finish()?;
+    if !ok && !o.pre_dump {
+        return Err(super::criu_failed(
+            &format!("{what}: criu exited with an error"),
+            None,
+            &logp,
+        ));
+    }
+    drop(status_fd);
+    let _keep = dirs.images_fd.as_raw_fd();
+    if !(o.leave_running || o.pre_dump) {
+        drop(dir);
+        delete(g, &o.id, true)?;
+    }
+    Ok(0)
+}
+
+/// Writes [`DESCRIPTORS`]: what the init's fds 0-2 are (`pipe:[N]`, a path).
+fn save_descriptors(pid: i32, images: &std::path::Path) -> Result<()> {
+    let fds: Vec<String> = (0..3)
+        .map(|i| {
+            std::fs::read_link(format!("/proc/{pid}/fd/{i}"))
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "/dev/null".into())
+        })
+        .collect();
+    let p = images.join(DESCRIPTORS);
+    let text = serde_json::to_vec(&fds).unwrap_or_default();
+    std::fs::write(&p, text).ctx(|| format!("write {}", p.display()))
+}
