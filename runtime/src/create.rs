@@ -344,9 +344,8 @@ pub(crate) fn make_cgroup(
                 return Err(Error::config(
                     field,
                     format!(
-                        "rootless: no cgroup can be made here ({e}), so no limits can be \
-                         applied: use a delegated, writable cgroupsPath (or \
-                         --systemd-cgroup with a user manager), or drop the limits"
+                        "a user cannot make this cgroup ({e}): limits need a delegated \
+                         cgroupsPath or --systemd-cgroup"
                     ),
                 ));
             }

@@ -419,7 +419,7 @@ fn process_env(a: &InitArgs<'_>) -> Vec<String> {
 /// init stays non-dumpable throughout.
 fn wait_for_start(a: &InitArgs<'_>) -> Result<()> {
     if a.dumpable_while_created {
-        sys::prctl(libc::PR_SET_DUMPABLE, 1).ctx(|| "prctl(PR_SET_DUMPABLE, 1)")?;
+        sys::prctl(libc::PR_SET_DUMPABLE, 1).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     }
     let mut fifo = File::from(a.fifo.try_clone().ctx(|| "dup exec fifo")?);
     let mut b = [0u8; 1];
@@ -433,7 +433,7 @@ fn wait_for_start(a: &InitArgs<'_>) -> Result<()> {
     }
     drop(fifo);
     if a.dumpable_while_created {
-        sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE, 0)")?;
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     }
     Ok(())
 }

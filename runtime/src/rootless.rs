@@ -27,12 +27,16 @@ pub enum Mode {
 impl Mode {
     /// Parses the flag's value as runc does (Go's `strconv.ParseBool`, or `auto`/empty).
     pub fn parse(s: &str) -> Result<Mode> {
+        let is = |w: &str| s.eq_ignore_ascii_case(w);
         match s {
-            "" | "auto" | "AUTO" | "Auto" => Ok(Mode::Auto),
-            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(Mode::On),
-            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(Mode::Off),
+            "" => Ok(Mode::Auto),
+            "1" | "t" | "T" => Ok(Mode::On),
+            "0" | "f" | "F" => Ok(Mode::Off),
+            _ if is("auto") => Ok(Mode::Auto),
+            _ if is("true") => Ok(Mode::On),
+            _ if is("false") => Ok(Mode::Off),
             _ => Err(Error::container(format!(
-                "invalid value {s:?} for flag --rootless: expected true, false or auto"
+                "--rootless {s:?}: expected true, false or auto"
             ))),
         }
     }
@@ -135,15 +139,16 @@ pub fn map_with_helper(
             String::from_utf8_lossy(&o.stderr).trim(),
             o.status
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
-            "only your own id ({own}) can be mapped without {helper} (the uidmap package), \
-             which is not installed"
-        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("{helper} (package uidmap) is not installed")
+        }
         Err(e) => format!("run {helper}: {e}"),
     };
     Err(Error::config(
         field,
-        format!("a user can map only its own id ({own}) and what /etc/subuid, /etc/subgid grant it: {why}"),
+        format!(
+            "a user maps only its own id ({own}) and its /etc/subuid, /etc/subgid ranges: {why}"
+        ),
     ))
 }
 

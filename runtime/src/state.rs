@@ -165,7 +165,7 @@ fn check_owner(meta: std::io::Result<fs::Metadata>, path: &Path, root_ok: bool) 
         return Ok(());
     }
     Err(Error::container(format!(
-        "{}: owned by uid {uid}, not by uid {me} (the caller): refusing another user's state",
+        "{}: owned by uid {uid}, not {me}: refusing another user's state",
         path.display()
     )))
 }
