@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod args;
+mod flags;
 
 #[cfg(test)]
 mod tests {
