@@ -2,9 +2,10 @@
 //! container checkpointed and restored counts on from where it was; `--leave-running`;
 //! `--pre-dump` then a dump with `--parent-path`; restore under a new id; a terminal handed
 //! to a new `--console-socket`; an established TCP connection inside the container's network
-//! namespace; a bind mount and a tmpfs's contents; a held flock (`--file-locks`). They need a working CRIU: where `criu
-//! check` fails (this repository's CI host, kernel 6.18 with Debian's CRIU 3.17) each prints
-//! why and passes without testing; hack/test.sh runs them in the pure cgroup v2 guest
+//! namespace; a bind mount and a tmpfs's contents; a held flock (`--file-locks`);
+//! `--manage-cgroups-mode` soft and ignore. They need a working CRIU: where `criu check`
+//! fails (this repository's CI host, kernel 6.18 with Debian's CRIU 3.17) each prints why and
+//! passes without testing; hack/test.sh runs them in the pure cgroup v2 guest
 //! (hack/cgv2-vm.sh), where CRIU works. Errors without CRIU are tested everywhere.
 
 use std::io::Read;
@@ -560,6 +561,51 @@ fn file_locks() {
         "errno=11",
         "the restored holder should still hold the lock: {}",
         probe.stderr
+    );
+    ensure_deleted(&c, &c.id);
+}
+
+/// `--manage-cgroups-mode`: `soft` (CRIU's default) saves the container's cgroup directory
+/// and its files in cgroup.img, `ignore` only which cgroup each task is in; a dump in
+/// `ignore` mode restores (with the same mode) into the cgroup hull makes.
+#[test]
+fn manage_cgroups_mode() {
+    if !criu_usable("manage_cgroups_mode") {
+        return;
+    }
+    let mut c = Container::new("cr-cgmode");
+    counter(&mut c, "");
+    let (out, _stdin) = run_detached(&c);
+    out.wait_counts(2);
+    let dump = |m: &str, extra: &[&str]| {
+        let img = c.scratch(m);
+        let mut a = vec!["--manage-cgroups-mode", m];
+        a.extend_from_slice(extra);
+        checkpoint(&c, &img, &a, &c.id);
+        let log = std::fs::read_to_string(img.join("dump.log")).unwrap_or_default();
+        let size = std::fs::metadata(img.join("cgroup.img")).map_or(0, |m| m.len());
+        (img, log.contains("cg: adding cgroup"), size)
+    };
+    let (_, soft_dir, soft_size) = dump("soft", &["--leave-running"]);
+    let (img, ignore_dir, ignore_size) = dump("ignore", &[]);
+    assert!(soft_dir, "soft: CRIU did not save the cgroup directory");
+    assert!(!ignore_dir, "ignore: CRIU saved the cgroup directory");
+    assert!(
+        soft_size > ignore_size,
+        "cgroup.img: soft {soft_size} bytes, ignore {ignore_size}"
+    );
+    let last = *out.counts().last().expect("counted");
+    let after = restore(&c, &img, &["--manage-cgroups-mode", "ignore"], &c.id);
+    continues(&after, last);
+    let pid = pid_of(&c, &c.id).to_string();
+    let cgs = find_cgroups(&c.id);
+    assert!(
+        cgs.iter()
+            .any(|d| std::fs::read_to_string(d.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l == pid)),
+        "restored init {pid} is not in the container's cgroup {cgs:?}"
     );
     ensure_deleted(&c, &c.id);
 }
