@@ -10,7 +10,7 @@ pkgs=(busybox-static file iproute2 procps psmisc util-linux time strace tmux pyt
       stress-ng)
 if [ "${HULL_DEPS:-all}" != min ]; then
   # Peers and benchmark, engines, and the cgroup v2 guest (a kernel in /boot for QEMU only).
-  pkgs+=(runc crun hyperfine docker.io containerd podman iptables python3-grpcio
+  pkgs+=(runc crun hyperfine docker.io containerd podman iptables python3-grpcio slirp4netns rootlesskit
          qemu-system-x86 linux-image-amd64 cpio xz-utils binutils systemd dbus dbus-user-session libpam-systemd uidmap
          man-db bash-completion buildah apparmor criu)
 fi

@@ -2,7 +2,7 @@
 # The README's test command, and what CI runs: installs dependencies, builds hull and the
 # static checker, runs the unit tests, the conformance suite (spec-tests/) against the built
 # binary (on this host, the cgroups and checkpoint modules again in a pure cgroup v2 QEMU guest, the systemd
-# driver's module in a systemd-booted cgroup v2 guest), then
+# driver's module in a systemd-booted cgroup v2 guest, the rootless checks as a user there), then
 # checks the machine for anything the tests left behind. Needs root.
 #   HULL_TEST_FILTER=NAME   run only spec-tests whose name contains NAME
 set -euo pipefail
@@ -82,6 +82,14 @@ else
   echo "systemd test binary not found" >&2; sdnode=1
 fi
 
+stage "rootless: hull as an unprivileged user in the systemd guest (hack/rootless-tests.sh: the user's checks, the spec-tests' rootless mode, rootless podman and Docker)"
+# Users and /etc/subuid belong in a guest, never on this host (docs/rootless.md). The suite's
+# test binaries are the ones built above, copied for the guest (no cargo there).
+rootless=0
+spec-tests/rootless-suite.sh prepare >/dev/null || rootless=1
+SYSTEMDVM_USER=1 SYSTEMDVM_TIMEOUT=${ROOTLESS_TIMEOUT:-1500} ROOTLESS_SUITE=1 ROOTLESS_PODMAN=1 \
+  ROOTLESS_DOCKER=1 hack/systemd-vm.sh hack/rootless-tests.sh || rootless=1
+
 stage "engines on a systemd + cgroup v2 node, default configurations (hack/engines/systemd-node.sh in hack/systemd-vm.sh), and on pure v2 with cgroupfs (in hack/cgv2-vm.sh)"
 SYSTEMDVM_TIMEOUT=1500 hack/systemd-vm.sh hack/engines/systemd-node.sh || sdnode=1
 CGV2VM_TIMEOUT=900 hack/cgv2-vm.sh hack/engines/systemd-node.sh || cgv2=1
@@ -99,4 +107,5 @@ hack/leaks.sh
 [ $suite = 0 ] || { echo "spec-tests failed (see the conformance stage above)" >&2; exit 1; }
 [ $cgv2 = 0 ] || { echo "cgroup v2 guest tests failed (see the cgroup v2 stage above)" >&2; exit 1; }
 [ $sdnode = 0 ] || { echo "systemd guest tests failed (see the systemd node stage above)" >&2; exit 1; }
+[ $rootless = 0 ] || { echo "rootless tests failed (see the rootless stage above)" >&2; exit 1; }
 [ $engines = 0 ] || { echo "engine tests failed (see the engines stage above)" >&2; exit 1; }

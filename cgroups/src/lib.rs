@@ -218,6 +218,9 @@ pub struct NewCgroup<'a> {
     pub systemd: Option<systemd::Bus>,
     /// The spec's annotations (`org.systemd.property.*` for the systemd driver).
     pub annotations: Option<&'a std::collections::HashMap<String, String>>,
+    /// Rootless cgroups (`--rootless`): device rules the kernel will not let a user
+    /// enforce are skipped, as in runc.
+    pub rootless: bool,
 }
 
 /// Builds the manager for a new container: with the systemd driver a unit named after
@@ -241,12 +244,42 @@ pub fn new_manager(n: &NewCgroup<'_>) -> Result<Box<dyn CgroupManager>> {
     }
     let spec_path = path::parse(n.cgroups_path, n.id, false)?;
     match probe()? {
-        Host::V2 => Ok(Box::new(v2::V2::new(&spec_path)?)),
+        Host::V2 => {
+            let mut m = v2::V2::new(&spec_path)?;
+            m.rootless = n.rootless;
+            Ok(Box::new(m))
+        }
         Host::V1 {
             hierarchies,
             unified,
         } => Ok(Box::new(v1::V1::new(&spec_path, &hierarchies, unified)?)),
     }
+}
+
+/// The first `linux.resources` field that needs a cgroup controller (runc's
+/// `needAnyControllers`): without one, a rootless container may run with no cgroup at
+/// all. Device rules need none (they are a BPF program, or skipped when rootless).
+pub fn needs_controllers(r: &LinuxResources) -> Option<&'static str> {
+    let set = [
+        ("linux.resources.memory", r.memory().is_some()),
+        ("linux.resources.cpu", r.cpu().is_some()),
+        ("linux.resources.pids", r.pids().is_some()),
+        ("linux.resources.blockIO", r.block_io().is_some()),
+        (
+            "linux.resources.hugepageLimits",
+            r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()),
+        ),
+        ("linux.resources.network", r.network().is_some()),
+        (
+            "linux.resources.rdma",
+            r.rdma().as_ref().is_some_and(|h| !h.is_empty()),
+        ),
+        (
+            "linux.resources.unified",
+            r.unified().as_ref().is_some_and(|h| !h.is_empty()),
+        ),
+    ];
+    set.into_iter().find(|(_, on)| *on).map(|(f, _)| f)
 }
 
 /// Rebuilds the manager of an existing container from its persisted state.

@@ -24,6 +24,9 @@ pub struct V2 {
     /// The container's init when it is in the cgroup before `create` (the systemd driver's
     /// unit holds it): the emptiness check allows exactly that process.
     holds: Option<i32>,
+    /// Rootless cgroups: a device program the kernel refuses to load or attach (bpf(2)
+    /// needs privileges a user has not) is skipped, as runc ignores device errors then.
+    pub(crate) rootless: bool,
 }
 
 fn open_dir(dir: &Path) -> Result<OwnedFd> {
@@ -73,6 +76,7 @@ impl V2 {
             fd: None,
             created: Vec::new(),
             holds: None,
+            rootless: false,
         })
     }
 
@@ -95,13 +99,21 @@ impl V2 {
             fd: None,
             created: st.created.iter().map(PathBuf::from).collect(),
             holds: None,
+            rootless: false,
         })
     }
 
     fn apply_devices(&self, rules: &[devices::Rule]) -> Result<()> {
-        match &self.fd {
+        let r = match &self.fd {
             Some(f) => devices_bpf::apply(f.as_fd(), rules),
             None => devices_bpf::apply(open_dir(&self.dir)?.as_fd(), rules),
+        };
+        match r {
+            Err(e) if self.rootless => {
+                log::debug!("rootless: device rules not enforced: {e}");
+                Ok(())
+            }
+            r => r,
         }
     }
 }

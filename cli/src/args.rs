@@ -17,9 +17,10 @@ use hull_runtime::{cgroup_ops, container, logging};
 /// Global flags, accepted before the subcommand (and after it, which runc also tolerates).
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// Root directory for the state of containers.
-    #[arg(long, global = true, default_value = "/run/hull")]
-    pub root: PathBuf,
+    /// Root directory for the state of containers (default `/run/hull`; for a user
+    /// `$XDG_RUNTIME_DIR/hull`, as runc uses `$XDG_RUNTIME_DIR/runc`).
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Log file (runc's `--log`); errors and debug lines go here as well as to stderr.
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -32,7 +33,8 @@ pub struct Global {
     /// Use systemd for cgroups (accepted; `slice:prefix:name` paths are parsed).
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Rootless mode hint (`true`, `false`, `auto`); accepted for compatibility.
+    /// Rootless cgroups: `true`, `false` or `auto` (default: rootless when not root, or
+    /// root in a user namespace).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
     /// Path to the criu binary for checkpoint and restore (default: `criu` in PATH).
@@ -693,11 +695,16 @@ const BUILD_ANNOTATIONS: &[(&str, &str)] = &[
 ];
 
 impl Global {
-    fn runtime_options(&self) -> RuntimeOptions {
-        RuntimeOptions {
-            root: self.root.clone(),
+    fn runtime_options(&self) -> hull_runtime::error::Result<RuntimeOptions> {
+        let mode = hull_runtime::rootless::Mode::parse(self.rootless.as_deref().unwrap_or(""))?;
+        Ok(RuntimeOptions {
+            root: self
+                .root
+                .clone()
+                .unwrap_or_else(hull_runtime::rootless::default_root),
             systemd_cgroup: self.systemd_cgroup,
-        }
+            rootless: mode.resolve(self.systemd_cgroup),
+        })
     }
     fn log_options(&self) -> LogOptions {
         LogOptions {
@@ -922,7 +929,10 @@ pub fn main() -> i32 {
     }
     // runc 1.5: a --root that does not exist is an error for `list`, the default one is not.
     let root_given = matches.value_source("root") == Some(ValueSource::CommandLine);
-    let g = &cli.global.runtime_options();
+    let g = &match cli.global.runtime_options() {
+        Ok(g) => g,
+        Err(e) => return fail(e.to_string()),
+    };
     let res = match cli.cmd {
         Command::Create(o) => container::create(g, &o.options()),
         Command::Start { id } => container::start(g, &id),

@@ -212,12 +212,12 @@ impl Connection {
         }))
     }
 
-    /// SASL EXTERNAL, pipelined: the AUTH line, BEGIN and (on a bus) Hello are queued as one
-    /// write, which the first call joins, so connecting costs no round trip of its own
-    /// instead of three. The spec allows this (the server answers each command in order)
-    /// and sd-bus does the same.
+    /// SASL EXTERNAL, pipelined (the uid sent is the one the bus daemon sees: [`host_uid`]):
+    /// the AUTH line, BEGIN and (on a bus) Hello are queued as one write, which the first
+    /// call joins, so connecting costs no round trip of its own instead of three. The spec
+    /// allows this (the server answers each command in order) and sd-bus does the same.
     fn start_handshake(&mut self) -> Result<()> {
-        let uid = nix::unistd::geteuid().as_raw();
+        let uid = host_uid(nix::unistd::geteuid().as_raw());
         let hex: String = uid
             .to_string()
             .bytes()
@@ -554,5 +554,40 @@ impl Connection {
     /// Drops queued signals for which `keep` is false.
     pub fn retain_signals(&mut self, keep: impl FnMut(&Message) -> bool) {
         self.signals.retain(keep);
+    }
+}
+
+/// `uid` as the parent user namespace sees it (our /proc/self/uid_map): in a user namespace
+/// (podman's, rootlesskit's) the bus daemon outside knows the caller by its outer uid, and
+/// rejects EXTERNAL for the inner one (runc sends the bus's OwnerUID for the same reason).
+fn host_uid(uid: u32) -> u32 {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    outer_uid(&map, uid)
+}
+
+fn outer_uid(map: &str, uid: u32) -> u32 {
+    for line in map.lines() {
+        let f: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if let [inside, outside, count] = f[..] {
+            let u = u64::from(uid);
+            if u >= inside && u < inside + count {
+                return u32::try_from(outside + (u - inside)).unwrap_or(uid);
+            }
+        }
+    }
+    uid
+}
+
+#[cfg(test)]
+mod uid_tests {
+    #[test]
+    fn outer_uid_follows_the_map() {
+        assert_eq!(super::outer_uid("0 0 4294967295\n", 1000), 1000);
+        assert_eq!(super::outer_uid("0 1000 1\n1 100000 65536\n", 0), 1000);
+        assert_eq!(super::outer_uid("0 1000 1\n1 100000 65536\n", 5), 100004);
+        assert_eq!(super::outer_uid("", 7), 7);
     }
 }

@@ -37,11 +37,10 @@ impl CreateGuard {
             .save(st)
     }
 
-    /// The cgroup made in phase `cgroup`.
-    pub(crate) fn cgroup(&self) -> Result<&dyn CgroupManager> {
-        self.cgroup
-            .as_deref()
-            .ok_or_else(|| Error::container("cgroup manager missing"))
+    /// The cgroup made in phase `cgroup` (none for a rootless container that could not
+    /// have one: docs/rootless.md).
+    pub(crate) fn cgroup(&self) -> Option<&dyn CgroupManager> {
+        self.cgroup.as_deref()
     }
 }
 
@@ -118,17 +117,17 @@ pub(crate) fn create_inner(
     intent.cgroup = Some(cg.state().planned());
     let fifo = make_state_dir(g, &o.id, &bundle, &intent, &mut guard)?;
     ph.end("state dir");
-    make_cgroup(cg, &bundle, &mut guard)?;
+    make_cgroup(g, cg, &bundle, &mut intent, &mut guard)?;
     ph.end("cgroup");
-    let placement = Placement::prepare(guard.cgroup()?, &init)?;
+    let placement = Placement::prepare(guard.cgroup(), &init)?;
     let (pid, chan) = clone_init(o, &bundle, init, fifo, &guard, &placement)?;
     guard.pid = Some(pid);
     record_init(pid, &mut intent, &guard)?;
     ph.end("clone");
     attach(pid, &bundle, &mut guard, &placement)?;
-    if intent.systemd_cgroup {
+    if let Some(cg) = guard.cgroup().filter(|_| intent.systemd_cgroup) {
         // The unit's cgroup is known now, and the directories made for it on v1.
-        intent.cgroup = Some(guard.cgroup()?.state());
+        intent.cgroup = Some(cg.state());
         guard.save(&intent)?;
     }
     crate::intelrdt::join(&o.id, &bundle.spec, pid)?;
@@ -140,7 +139,7 @@ pub(crate) fn create_inner(
     };
     ph.end("cgroup attach, id maps");
     drive_init(&o.id, &bundle, pid, &chan, &placement, &mut ph)
-        .map_err(|e| explain_oom(e, &bundle.spec, guard.cgroup().ok()))?;
+        .map_err(|e| explain_oom(e, &bundle.spec, guard.cgroup()))?;
     ph.end("init (Ready)");
     let master = relay_end
         .map(|r| crate::tty::recv_fd(r.as_fd()))
@@ -187,7 +186,7 @@ fn record_init(pid: i32, intent: &mut Persisted, guard: &CreateGuard) -> Result<
         .ok_or_else(|| Error::container(format!("container init {pid} vanished")))?;
     intent.pid = pid;
     intent.pid_start = pid_start;
-    intent.cgroup = Some(guard.cgroup()?.state());
+    intent.cgroup = guard.cgroup().map(|c| c.state());
     guard.save(intent)
 }
 
@@ -289,26 +288,37 @@ fn make_state_dir(
 }
 
 /// The container's cgroup manager, before anything is made: the intent saved with the
-/// state dir records the directories [`make_cgroup`] is about to make.
+/// state dir records the directories [`make_cgroup`] is about to make. As a user
+/// (`--rootless`), the systemd driver asks the user's own manager.
 pub(crate) fn plan_cgroup(
     g: &RuntimeOptions,
     id: &str,
     bundle: &spec::Bundle,
 ) -> Result<Box<dyn CgroupManager>> {
     let linux = bundle.spec.linux().as_ref();
+    let bus = match g.rootless {
+        true => cgroups::systemd::Bus::User,
+        false => cgroups::systemd::Bus::System,
+    };
     Ok(cgroups::new_manager(&cgroups::NewCgroup {
         cgroups_path: linux.and_then(|l| l.cgroups_path().as_deref()),
         id,
-        systemd: g.systemd_cgroup.then_some(cgroups::systemd::Bus::System),
+        systemd: g.systemd_cgroup.then_some(bus),
         annotations: bundle.spec.annotations().as_ref(),
+        rootless: g.rootless,
     })?)
 }
 
 /// Phase `cgroup`: makes the container's cgroup (planned in the intent already) and
-/// applies `linux.resources`.
+/// applies `linux.resources`. Rootless (docs/rootless.md): with cgroupfs, a cgroup the user
+/// may not make is skipped (a debug line) when the config asks for no limits (the container
+/// then runs in hull's own cgroup, and the intent names none), and is an error naming the
+/// first limit otherwise, as runc's "rootless needs no limits" rule.
 pub(crate) fn make_cgroup(
+    g: &RuntimeOptions,
     mut cg: Box<dyn CgroupManager>,
     bundle: &spec::Bundle,
+    intent: &mut Persisted,
     guard: &mut CreateGuard,
 ) -> Result<()> {
     let resources = bundle
@@ -317,9 +327,38 @@ pub(crate) fn make_cgroup(
         .as_ref()
         .and_then(|l| l.resources().as_ref());
     let created = cg.create(resources);
-    // Whatever was made is the guard's to remove, even when applying resources failed.
-    guard.cgroup = Some(cg);
-    Ok(created?)
+    let denied = |e: &cgroups::Error| {
+        matches!(e, cgroups::Error::Sys { source, .. }
+            if matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS)))
+    };
+    match created {
+        Err(e) if g.rootless && !g.systemd_cgroup && denied(&e) => {
+            if let Err(d) = cg.destroy() {
+                logging::warn(&format!("cleanup: {d}"));
+            }
+            // Nothing of it is left for a `delete` of a killed create to remove.
+            intent.cgroup = None;
+            guard.save(intent)?;
+            let r = resources.cloned().unwrap_or_default();
+            if let Some(field) = cgroups::needs_controllers(&r) {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "a user cannot make this cgroup ({e}): limits need a delegated \
+                         cgroupsPath or --systemd-cgroup"
+                    ),
+                ));
+            }
+            // Silent but for --debug, as runc: a user's container usually has no cgroup.
+            log::debug!("rootless: running without a cgroup of its own ({e})");
+            Ok(())
+        }
+        created => {
+            // Whatever was made is the guard's to remove, even when applying resources failed.
+            guard.cgroup = Some(cg);
+            Ok(created?)
+        }
+    }
 }
 
 /// How the init enters its cgroup, and what the parent must remember of the seccomp
@@ -336,11 +375,14 @@ struct Placement {
 }
 
 impl Placement {
-    fn prepare(cg: &dyn CgroupManager, init: &InitParts) -> Result<Placement> {
-        let self_join = crate::placement::SelfJoin::prepare(cg)?;
+    fn prepare(cg: Option<&dyn CgroupManager>, init: &InitParts) -> Result<Placement> {
+        let self_join = match cg {
+            Some(cg) => crate::placement::SelfJoin::prepare(cg)?,
+            None => None,
+        };
         let cg_fd = match &self_join {
             Some(j) => j.clone_into(),
-            None => cg.clone_into_fd().map(|f| f.as_raw_fd()),
+            None => cg.and_then(|c| c.clone_into_fd()).map(|f| f.as_raw_fd()),
         };
         // A filter loaded during setup can block the init's own reporting (sendmsg, write).
         let seccomp_hint = match &init.seccomp {
@@ -378,6 +420,11 @@ fn clone_init(
         guard.dir.as_ref().map_or(-1, |d| d.lock_fd()),
         parent_chan.raw_fd(),
     ];
+    // Decided here: in the child, the parent may already have mapped its uid to 0.
+    let host_binds = crate::rootless::is_root() && !crate::rootless::in_user_namespace();
+    // A user's exec into the created container needs it (init.rs, wait_for_start); runc's
+    // init, too, is non-dumpable only when it joins existing namespaces.
+    let dumpable_while_created = !crate::rootless::is_root() && joins.is_empty();
     let init_args = |chan| init::InitArgs {
         bundle,
         id: &o.id,
@@ -393,11 +440,20 @@ fn clone_init(
         console: init.console,
         console_size: init.console_size,
         cgroup_join: placement.self_join.as_ref(),
+        host_binds,
+        dumpable_while_created,
     };
 
     // Inherited by the clone: the init is non-dumpable from its first instant, so a container
     // sharing its pid namespace never sees its /proc/<pid>/fd (host fds) or exe (hull).
-    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+    // As a user, the init stays dumpable until the parent has written its id maps (the
+    // kernel gives a non-dumpable process's /proc files to root, which a user cannot
+    // write); the init drops it itself once they are written, as runc's nsexec does.
+    let user_maps =
+        !crate::rootless::is_root() && ns.creates(oci_spec::runtime::LinuxNamespaceType::User);
+    if !user_maps {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+    }
     let pid = if joins.is_empty() {
         match sys::clone3(&sys::CloneArgs {
             flags,
@@ -435,6 +491,7 @@ fn clone_init(
             Some(helper) => parent_chan.helper_pid(helper, "namespace helper")?,
         }
     };
+    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     Ok((pid, parent_chan))
 }
 
@@ -467,11 +524,9 @@ fn attach(
         .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))?;
     }
     if placement.self_join.is_none() && placement.cg_fd.is_none() {
-        guard
-            .cgroup
-            .as_deref_mut()
-            .ok_or_else(|| Error::container("cgroup manager missing"))?
-            .attach(pid)?;
+        if let Some(cg) = guard.cgroup.as_deref_mut() {
+            cg.attach(pid)?;
+        }
     }
     Ok(())
 }
@@ -581,7 +636,7 @@ fn save_state(
     guard: &CreateGuard,
 ) -> Result<()> {
     st.created = logging::rfc3339_now();
-    st.cgroup = Some(guard.cgroup()?.state());
+    st.cgroup = guard.cgroup().map(|c| c.state());
     st.creating = None;
     guard.save(&st)?;
     if let Some(pf) = &o.pid_file {
@@ -604,19 +659,50 @@ fn spec_process_oom(spec: &oci_spec::runtime::Spec) -> Option<i32> {
     spec.process().as_ref().and_then(|p| p.oom_score_adj())
 }
 
+/// Writes the new user namespace's id maps from the host side. As root, straight into
+/// /proc/<pid>/{uid,gid}_map. As a user (rootless.md), the kernel lets one map only one's
+/// own id, once, and a gid map only after setgroups is denied: a single such mapping is
+/// written directly; anything else goes through the setuid helpers `newuidmap`/`newgidmap`,
+/// which allow what /etc/subuid and /etc/subgid grant — and refuse the rest, named as
+/// `linux.uidMappings`/`linux.gidMappings`.
 fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<()> {
-    let fmt = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        m.iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect::<String>()
-    };
-    for (file, field, text) in [
-        ("uid_map", "linux.uidMappings", fmt(linux.uid_mappings())),
-        ("gid_map", "linux.gidMappings", fmt(linux.gid_mappings())),
-    ] {
+    let root = crate::rootless::is_root();
+    let own = [
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    ];
+    for (i, (file, field, maps, helper)) in [
+        (
+            "uid_map",
+            "linux.uidMappings",
+            linux.uid_mappings(),
+            "newuidmap",
+        ),
+        (
+            "gid_map",
+            "linux.gidMappings",
+            linux.gid_mappings(),
+            "newgidmap",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let maps = maps.as_deref().unwrap_or(&[]);
         let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, text.as_bytes()).ctx(|| format!("{field}: write {path}"))?;
+        if root || crate::rootless::is_own_mapping(maps, own[i]) {
+            if !root && file == "gid_map" {
+                let sg = format!("/proc/{pid}/setgroups");
+                fs::write(&sg, b"deny").ctx(|| format!("{field}: write deny to {sg}"))?;
+            }
+            let text: String = maps
+                .iter()
+                .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+                .collect();
+            fs::write(&path, text.as_bytes()).ctx(|| format!("{field}: write {path}"))?;
+        } else {
+            crate::rootless::map_with_helper(helper, field, pid, maps, own[i])?;
+        }
     }
     Ok(())
 }

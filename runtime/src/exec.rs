@@ -210,6 +210,7 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
         Some(cg) if o.cgroup.is_empty() => crate::placement::SelfJoin::prepare(cg.as_ref())?,
         _ => None,
     };
+    let oom = p.oom_score_adj().map(|a| a.to_string());
     let pid = match sys::clone3(&sys::CloneArgs {
         flags: 0,
         cgroup: self_join.as_ref().and_then(|j| j.clone_into()),
@@ -217,10 +218,19 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
     .ctx(|| "fork exec helper")?
     {
         None => {
-            // Non-dumpable *before* the clone, so the exec'd process is never visible with
-            // a readable /proc/<pid>/fd (host procfs) or exe, not even for an instant.
-            let r = sys::prctl(libc::PR_SET_DUMPABLE, 0)
-                .ctx(|| "prctl(PR_SET_DUMPABLE)")
+            // process.oomScoreAdj: the helper's own, inherited by the process, written as
+            // runc's nsexec does, before anything else: while still dumpable (a user can
+            // open only a dumpable process's /proc files, its own included) and in the
+            // host's user namespace (lowering the score needs CAP_SYS_RESOURCE there).
+            let r = oom
+                .map_or(Ok(()), |adj| {
+                    crate::init::write_proc(procfs.as_fd(), "self/oom_score_adj", &adj)
+                        .map_err(|e| Error::config("process.oomScoreAdj", e.to_string()))
+                })
+                // Non-dumpable *before* the clone, so the exec'd process is never visible
+                // with a readable /proc/<pid>/fd (host procfs) or exe, not even for an
+                // instant.
+                .and_then(|_| sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)"))
                 .and_then(|_| match initial {
                     // Before the process enters the cgroup, as the spec asks.
                     Some(i) => crate::affinity::set("process.execCPUAffinity.initial", i),
@@ -268,16 +278,6 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
             false => cg.add_process_sub(pid, &o.cgroup),
         }
         .map_err(|e| fail(e.into()))?;
-    }
-    // Written by hull on the host's procfs: lowering the score needs CAP_SYS_RESOURCE in the
-    // host's user namespace, which a process that joined the container's no longer has.
-    if let Some(adj) = p.oom_score_adj() {
-        crate::init::write_proc(
-            procfs.as_fd(),
-            &format!("{pid}/oom_score_adj"),
-            &adj.to_string(),
-        )
-        .map_err(|e| fail(Error::container(format!("process.oomScoreAdj: {e}"))))?;
     }
     let mut mask = SigSet::all();
     mask.remove(Signal::SIGKILL);

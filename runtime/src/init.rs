@@ -44,6 +44,14 @@ pub struct InitArgs<'a> {
     pub console_size: Option<(u16, u16)>,
     /// Set when the init puts itself into its (v1) cgroups (placement.rs).
     pub cgroup_join: Option<&'a crate::placement::SelfJoin>,
+    /// hull runs as root: in a user namespace the parent clones bind sources (binds.rs).
+    /// A user cannot enter the container's mount namespace from outside (setns needs
+    /// CAP_SYS_ADMIN in its own namespace), so then the init binds them itself, as the
+    /// user's mapped root.
+    pub host_binds: bool,
+    /// Dumpable while waiting for `start` (a user's container whose namespaces are all its
+    /// own): [`wait_for_start`].
+    pub dumpable_while_created: bool,
 }
 
 /// Runs the init; never returns. Errors go to the parent over the channel.
@@ -114,9 +122,6 @@ fn enter(a: &InitArgs<'_>, ph: &mut Phases) -> Result<()> {
     nix::unistd::setsid().ctx(|| "setsid")?;
     // Die with the parent until the container is created, so a killed `create` leaves nothing.
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64).ctx(|| "prctl(PR_SET_PDEATHSIG)")?;
-    // Until execve the init holds host resources: keep /proc/self/* (exe, fds) out of reach
-    // of anything in the container's pid namespace.
-    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     // Into the cgroup first (while the parent writes id maps): before the cgroup namespace,
     // and before anything the container's limits should account for.
     if let Some(j) = a.cgroup_join {
@@ -126,6 +131,10 @@ fn enter(a: &InitArgs<'_>, ph: &mut Phases) -> Result<()> {
         mark(a, ph, "cgroup join");
     }
     a.chan.expect(&Msg::Continue)?;
+    // Until execve the init holds host resources: keep /proc/self/* (exe, fds) out of reach
+    // of anything in the container's pid namespace. (Born non-dumpable, except as a user
+    // whose parent had to write the id maps until Continue: create.rs, clone_init.)
+    sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
     mark(a, ph, "wait for parent");
     // In its cgroup now: the affinity of whoever ran hull is not the container's.
     crate::affinity::reset()?;
@@ -161,7 +170,9 @@ fn namespaces(a: &InitArgs<'_>, linux: &Linux, ph: &mut Phases) -> Result<(Owned
         // The offsets just moved our CLOCK_MONOTONIC: this phase's time is unknowable.
         ph.rebase();
     }
-    Ok((procfs, userns))
+    // hull itself in a user namespace (podman's, rootlesskit's) is refused mknod and a
+    // fresh sysfs just the same, whether or not the container has a namespace of its own.
+    Ok((procfs, userns || crate::rootless::in_user_namespace()))
 }
 
 /// Phases `mounts` to `pivot` in the container's own mount namespace: the rootfs assembled
@@ -182,6 +193,7 @@ fn own_mount_ns(
     rfs.mount_label = linux.mount_label().clone().filter(|l| !l.is_empty());
     mark(a, ph, "namespaces");
     let mounts = a.bundle.spec.mounts().as_deref().unwrap_or(&[]);
+    rfs.parent_binds = a.host_binds;
     rfs.mount_all(mounts, userns, &a.chan)?;
     mark(a, ph, "mounts");
     run_create_hooks(a)?;
@@ -396,6 +408,36 @@ fn process_env(a: &InitArgs<'_>) -> Vec<String> {
     p.and_then(|p| p.env().clone()).unwrap_or_default()
 }
 
+/// Blocks on the exec fifo until `start` writes to it. A user's `exec` into the created
+/// container must pass the kernel's ptrace check on this process to join its namespaces
+/// (setns), and a non-dumpable process needs CAP_SYS_PTRACE in the host's user namespace
+/// for that, which a user never has. So, as runc's init (which goes non-dumpable only when
+/// it joins existing namespaces), the init of a user's container whose namespaces are all
+/// its own is dumpable while it waits: its setup is done (pivoted, the host's fds closed but
+/// the fifo's), and nothing else runs in its pid namespace unless its owner exec'd it. It
+/// is non-dumpable again before the startContainer hooks and the program's execve. Root's
+/// init stays non-dumpable throughout.
+fn wait_for_start(a: &InitArgs<'_>) -> Result<()> {
+    if a.dumpable_while_created {
+        sys::prctl(libc::PR_SET_DUMPABLE, 1).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+    }
+    let mut fifo = File::from(a.fifo.try_clone().ctx(|| "dup exec fifo")?);
+    let mut b = [0u8; 1];
+    loop {
+        match fifo.read(&mut b) {
+            Ok(1) => break,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).ctx(|| "wait on exec fifo"),
+        }
+    }
+    drop(fifo);
+    if a.dumpable_while_created {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).ctx(|| "prctl(PR_SET_DUMPABLE)")?;
+    }
+    Ok(())
+}
+
 /// From Ready to execve: wait for `start`, load a seccomp filter left for the end, run
 /// startContainer hooks (filtered, as in runc), hand over the preserved fds, exec.
 fn finish(
@@ -429,30 +471,9 @@ fn finish(
     if let Err(e) = a.chan.send(&Msg::Detached) {
         return e;
     }
-    let mut fifo = File::from(match a.fifo.try_clone() {
-        Ok(f) => f,
-        Err(e) => {
-            return Error::Sys {
-                what: "dup exec fifo".into(),
-                source: e,
-            }
-        }
-    });
-    let mut b = [0u8; 1];
-    loop {
-        match fifo.read(&mut b) {
-            Ok(1) => break,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Error::Sys {
-                    what: "wait on exec fifo".into(),
-                    source: e,
-                }
-            }
-        }
+    if let Err(e) = wait_for_start(a) {
+        return e;
     }
-    drop(fifo);
     let start_hooks = a
         .bundle
         .spec

@@ -22,6 +22,7 @@
 //! - [`sealed`]: re-executes hull from a read-only copy of itself (CVE-2019-5736).
 //! - [`placement`]: how a new container process enters its cgroup cheaply; [`affinity`]:
 //!   its CPU affinity; [`fds`]: the caller's fds, closed or handed to the program.
+//! - [`rootless`]: running as a user (`--rootless`, the default root, id maps).
 //! - [`compat`]: config spellings the spec allows and the decoder does not.
 //! - [`checkpoint`]: `checkpoint` and `restore` with CRIU (its RPC in `checkpoint::rpc`).
 //! - [`features`]: `hull features`.
@@ -68,6 +69,7 @@ pub mod options;
 pub mod placement;
 pub mod process;
 pub mod rootfs;
+pub mod rootless;
 pub mod sched;
 pub mod sealed;
 pub mod seccomp_notify;

@@ -8,10 +8,14 @@ use std::path::PathBuf;
 /// Options every operation shares (runc's global flags that reach the library).
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
-    /// The state root: one directory per container (`--root`, default `/run/hull`).
+    /// The state root: one directory per container (`--root`, default `/run/hull`, or
+    /// `$XDG_RUNTIME_DIR/hull` for a user: [`crate::rootless::default_root`]).
     pub root: PathBuf,
     /// Place containers with the systemd cgroup driver (`--systemd-cgroup`).
     pub systemd_cgroup: bool,
+    /// Rootless cgroups (`--rootless`, resolved by [`crate::rootless::Mode::resolve`]): the
+    /// user's systemd manager, and no cgroup where none can be made and none is needed.
+    pub rootless: bool,
 }
 
 /// Where and how hull logs (`--log`, `--log-format`, `--debug`).

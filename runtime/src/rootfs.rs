@@ -164,6 +164,10 @@ pub struct Rootfs {
     /// A `/dev` mount asked to be read-only: mounted rw so its nodes can be made, then
     /// remounted read-only by [`Rootfs::seal_dev`] (runc does the same).
     pub dev_readonly: bool,
+    /// In a user namespace, the parent (root on the host) clones bind sources for us
+    /// (binds.rs); false when hull is a user, who cannot enter our mount namespace from
+    /// outside: the init binds the sources itself then.
+    pub parent_binds: bool,
     /// Set when a mount's destination was the rootfs itself: `root` must be reopened.
     pub(crate) on_root: bool,
 }
@@ -191,6 +195,7 @@ pub fn prepare(rootfs: &Path, bundle: &Path, propagation: Option<&str>) -> Resul
         has_devpts: false,
         mount_label: None,
         dev_readonly: false,
+        parent_binds: false,
         on_root: false,
     })
 }
@@ -202,12 +207,13 @@ fn cwd() -> BorrowedFd<'static> {
 
 impl Rootfs {
     /// Step 2: every `mounts[]` entry, in order. In a user namespace bind sources are
-    /// cloned by the parent (binds.rs); id-mapped mounts are mapped by it (idmap.rs).
+    /// cloned by the parent when it can ([`Rootfs::parent_binds`], binds.rs); id-mapped
+    /// mounts are mapped by it (idmap.rs).
     pub fn mount_all(&mut self, mounts: &[Mount], userns: bool, chan: &Channel) -> Result<()> {
         for (i, m) in mounts.iter().enumerate() {
             let at = || format!("mounts[{i}] {}", m.destination().display());
             let idmap = crate::idmap::requested(m).map(|rec| (i, rec, chan));
-            let chan = userns.then_some(chan);
+            let chan = (userns && self.parent_binds).then_some(chan);
             self.mount_one(m, userns, chan, idmap)
                 .map_err(|e| match e {
                     Error::Sys { what, source } => Error::Sys {

@@ -153,8 +153,26 @@ fn open_nofollow(path: &Path, dir: bool) -> Result<File> {
         })
 }
 
+/// Refuses a container directory (or state root) that is not the caller's own: whoever
+/// owns it could have written its state.json and config.json, and a user's state must not
+/// steer another user's hull (root included) into acting on that user's say-so. `root_ok`
+/// also accepts uid 0 (a state root root made, like `/run/hull` or `/tmp`).
+fn check_owner(meta: std::io::Result<fs::Metadata>, path: &Path, root_ok: bool) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = meta.ctx(|| format!("stat {}", path.display()))?.uid();
+    let me = nix::unistd::geteuid().as_raw();
+    if uid == me || (root_ok && uid == 0) {
+        return Ok(());
+    }
+    Err(Error::container(format!(
+        "{}: owned by uid {uid}, not {me}: refusing another user's state",
+        path.display()
+    )))
+}
+
 fn lock(dir: &Path) -> Result<File> {
     let f = open_nofollow(dir, true)?;
+    check_owner(f.metadata(), dir, false)?;
     crate::sys::flock_exclusive(&f).ctx(|| format!("lock {}", dir.display()))?;
     Ok(f)
 }
@@ -165,7 +183,11 @@ impl ContainerDir {
     /// name); fails if the container exists.
     pub fn create(root: &Path, id: &str, intent: &Persisted, config: &[u8]) -> Result<Self> {
         validate_id(id)?;
-        fs::create_dir_all(root).ctx(|| format!("create state root {}", root.display()))?;
+        // 0700, as runc makes its root: the state is nobody else's to read.
+        std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+            .create(root)
+            .ctx(|| format!("create state root {}", root.display()))?;
+        check_owner(fs::metadata(root), root, true)?;
         let dir = root.join(id);
         let exists = || Error::container(format!("container with id exists: {id}"));
         if dir.exists() {
@@ -250,13 +272,13 @@ impl ContainerDir {
     pub fn peek(root: &Path, id: &str) -> Result<Self> {
         validate_id(id)?;
         let dir = root.join(id);
-        // The same refusal of a symlinked directory as a locked open. No look for state.json
-        // first: its read (`load`) reports a missing one as a missing container.
+        // The same refusals of a symlinked or foreign directory as a locked open. No look
+        // for state.json first: its read (`load`) reports a missing one as a missing container.
         match open_nofollow(&dir, true) {
             Err(e) if e.errno() == Some(libc::ENOENT) => {
                 return Err(Error::container(format!("container does not exist: {id}")))
             }
-            r => drop(r?),
+            r => check_owner(r?.metadata(), &dir, false)?,
         }
         Ok(ContainerDir {
             dir,

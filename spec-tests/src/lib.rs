@@ -10,6 +10,11 @@
 //! Binaries come from the environment (`hack/test.sh` sets both):
 //! - `HULL`: the runtime under test (default: `target/release/hull` of this workspace);
 //! - `HULL_CHECKER`: the static checker (default: the path `hack/test.sh` builds it to).
+//!
+//! `HULL_SPEC_ROOTLESS=1` is the rootless mode (run as an unprivileged user, in the systemd
+//! guest: spec-tests/rootless-suite.sh): every bundle starts from `hull spec --rootless`
+//! (a user namespace mapping the caller to root, no network namespace, sysfs bound
+//! read-only, no resources), and [`needs_root`] skips, with its reason, what only root may do.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
@@ -225,13 +230,62 @@ pub fn make_rootfs(rootfs: &Path) {
     .expect("group");
 }
 
-/// `hull spec`'s default config, made runnable without a terminal: `args: ["true"]`.
+/// The suite runs rootless (`HULL_SPEC_ROOTLESS=1`, as an unprivileged user).
+pub fn rootless() -> bool {
+    std::env::var_os("HULL_SPEC_ROOTLESS").is_some_and(|v| v == "1")
+}
+
+/// In rootless mode, prints why the calling test is skipped and returns true: the test
+/// asks for what only root may do (`reason`).
+pub fn needs_root(reason: &str) -> bool {
+    if rootless() {
+        eprintln!("skipped (rootless): {reason}");
+    }
+    rootless()
+}
+
+/// The user-namespace variants a test runs: without one and with one. In rootless mode
+/// every container already has one (`hull spec --rootless`), so only the second.
+pub fn userns_variants() -> &'static [bool] {
+    match rootless() {
+        true => &[true],
+        false => &[false, true],
+    }
+}
+
+/// Gives `config` a user namespace mapping container ids 0..65536 onto host ids 100000..
+/// (in rootless mode: keeps the one it has, which maps root onto the caller); returns the
+/// host uid of the container's root.
+pub fn add_userns(config: &mut Value) -> u32 {
+    if rootless() {
+        return euid();
+    }
+    if let Some(ns) = config["linux"]["namespaces"].as_array_mut() {
+        ns.push(serde_json::json!({"type": "user"}));
+    }
+    let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    config["linux"]["uidMappings"] = map.clone();
+    config["linux"]["gidMappings"] = map;
+    100000
+}
+
+/// The caller's effective uid.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid(2) has no arguments and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// `hull spec`'s default config (`hull spec --rootless`'s in rootless mode), made runnable
+/// without a terminal: `args: ["true"]`.
 pub fn default_config() -> Value {
     let dir = tempdir("spec");
     let o = run_cmd(
         {
             let mut c = Command::new(hull_bin());
             c.arg("spec").current_dir(&dir);
+            if rootless() {
+                c.arg("--rootless");
+            }
             c
         },
         None,
@@ -240,6 +294,24 @@ pub fn default_config() -> Value {
     let text = std::fs::read_to_string(dir.join("config.json")).expect("read spec");
     let _ = std::fs::remove_dir_all(&dir);
     let mut v: Value = serde_json::from_str(&text).expect("spec json");
+    // Rootless with a subordinate range (`HULL_SPEC_SUBIDS=100000:65536`, the guest user's
+    // /etc/subuid and /etc/subgid): ids 1.. map onto it (through newuidmap/newgidmap), so
+    // tests that switch to uid 1000 in the container have a mapped user.
+    if let Some((start, n)) = std::env::var("HULL_SPEC_SUBIDS")
+        .ok()
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
+        .filter(|_| rootless())
+    {
+        let range = serde_json::json!({"containerID": 1, "hostID": start.parse::<u32>().unwrap_or(0), "size": n.parse::<u32>().unwrap_or(0)});
+        for k in ["uidMappings", "gidMappings"] {
+            if let Some(a) = v["linux"][k].as_array_mut() {
+                a.push(range.clone());
+            }
+        }
+    }
     v["process"]["terminal"] = Value::Bool(false);
     v["process"]["args"] = serde_json::json!(["true"]);
     // runc's template has no cgroup namespace; the suite's containers have one, so that a

@@ -599,6 +599,11 @@ fn personality_linux32() {
 
 #[test]
 fn scheduler_and_io_priority() {
+    if spec_tests::needs_root(
+        "IOPRIO_CLASS_RT needs CAP_SYS_ADMIN in the host's user namespace (runc alike)",
+    ) {
+        return;
+    }
     let mut c = Container::new("iosched");
     // nice, rt_priority and policy from the process's own stat; then ioprio_get(2)
     // (syscall 252: IOPRIO_WHO_PROCESS, self) as class << 13 | level.

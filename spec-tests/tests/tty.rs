@@ -530,17 +530,11 @@ fn foreground_size_is_set_before_the_program_runs() {
 fn exec_tty_belongs_to_the_user() {
     // The exec'd user can reopen its terminal by name (`$(tty)`), in a user namespace too:
     // the pty is made by the namespace's root and then given to the user.
-    for userns in [false, true] {
+    for &userns in spec_tests::userns_variants() {
         let mut c = Container::new("ttyowner");
         c.args(&["sleep", "600"]);
         if userns {
-            c.config["linux"]["namespaces"]
-                .as_array_mut()
-                .expect("namespaces")
-                .push(json!({"type": "user"}));
-            let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-            c.config["linux"]["uidMappings"] = map.clone();
-            c.config["linux"]["gidMappings"] = map;
+            spec_tests::add_userns(&mut c.config);
         }
         c.create().ok();
         c.start().ok();

@@ -324,7 +324,11 @@ impl CgroupManager for SystemdCgroup {
         let path = self.actual_path(pid);
         let spec = SpecPath::Absolute(path.clone());
         let mut fs: Box<dyn CgroupManager> = match &self.host {
-            Host::V2 => Box::new(v2::V2::new(&spec)?.holding(pid)),
+            Host::V2 => {
+                let mut m = v2::V2::new(&spec)?.holding(pid);
+                m.rootless = self.bus == Bus::User;
+                Box::new(m)
+            }
             Host::V1 {
                 hierarchies,
                 unified,

@@ -79,7 +79,7 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
     let dir = ContainerDir::create(&g.root, &c.id, &intent, &bundle.raw)?;
     let root = dir.dir.join("criu-root");
     guard.dir = Some(dir);
-    create::make_cgroup(cg, &bundle, &mut guard)?;
+    create::make_cgroup(g, cg, &bundle, &mut intent, &mut guard)?;
     make_mount_points(&bundle)?;
     let _bind = bind_root(&bundle.rootfs, &root)?;
 
@@ -125,7 +125,7 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
         .as_deref_mut()
         .ok_or_else(|| Error::container("cgroup manager missing"))?
         .attach(s.pid())?;
-    intent.cgroup = Some(guard.cgroup()?.state());
+    intent.cgroup = guard.cgroup().map(|c| c.state());
     guard.save(&intent)?;
     for (ctrl, path) in cgroup_roots(s.pid())? {
         let mut m = rpc::Msg::default();
@@ -158,7 +158,7 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
                     intent.pid = pid;
                     intent.pid_start = start;
                     intent.created = logging::rfc3339_now();
-                    intent.cgroup = Some(guard.cgroup()?.state());
+                    intent.cgroup = guard.cgroup().map(|c| c.state());
                     intent.creating = None;
                     guard.save(&intent)?;
                     if let Some(pf) = &c.pid_file {
