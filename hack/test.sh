@@ -64,6 +64,9 @@ if [ -x "$crbin" ]; then
 else
   echo "checkpoint test binary not found" >&2; cgv2=1
 fi
+# Engines' checkpoint/restore through hull: podman's (in place, --export/--import) and
+# containerd 1.6's ctr with its stock runc v2 shim (~4 min under TCG).
+CGV2VM_TIMEOUT=900 hack/cgv2-vm.sh hack/engines/checkpoint.sh || cgv2=1
 
 stage "systemd + cgroup v2 node: the systemd driver's spec-tests in a QEMU guest booted with systemd (hack/systemd-vm.sh)"
 # The engines' default on modern nodes is the systemd cgroup driver; this host has no systemd

@@ -3,6 +3,7 @@
 //! Each flag set is mapped onto the library's own option type (`hull_runtime::options`);
 //! nothing of clap crosses into the library.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
@@ -406,12 +407,40 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
+/// Go's flag parsing (runc's) takes `-name` as `--name`, and go-runc, containerd's shim's
+/// client, passes `restore -no-subreaper`: after `checkpoint` or `restore` (commands without
+/// trailing program arguments) a single-dash word that is one of the command's long flags is
+/// rewritten to it.
+fn go_long_flags(mut args: Vec<OsString>, cmd: &clap::Command) -> Vec<OsString> {
+    let Some(at) = args
+        .iter()
+        .position(|a| a == "checkpoint" || a == "restore")
+    else {
+        return args;
+    };
+    let Some(sub) = args[at].to_str().and_then(|n| cmd.find_subcommand(n)) else {
+        return args;
+    };
+    let longs: Vec<&str> = sub.get_arguments().filter_map(|a| a.get_long()).collect();
+    for a in &mut args[at + 1..] {
+        let name = a.to_str().and_then(|s| s.strip_prefix('-'));
+        if let Some(n) = name.filter(|n| n.len() > 1 && !n.starts_with('-')) {
+            if longs.contains(&n.split('=').next().unwrap_or(n)) {
+                *a = OsString::from(format!("-{}", a.to_string_lossy()));
+            }
+        }
+    }
+    args
+}
+
 /// Parses the arguments, runs the command, and returns the process exit code.
 /// Errors are logged as runc does (`logging::error`): a log line on stderr, or with `--log`
 /// the line in the file and the bare message on stderr.
 pub fn main() -> i32 {
-    let parsed = Cli::command()
-        .try_get_matches()
+    let cmd = Cli::command();
+    let args = go_long_flags(std::env::args_os().collect(), &cmd);
+    let parsed = cmd
+        .try_get_matches_from(args)
         .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
     let (cli, matches) = match parsed {
         Ok(c) => c,
@@ -488,5 +517,55 @@ pub fn main() -> i32 {
     match res {
         Ok(code) => code,
         Err(e) => fail(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    /// go-runc's `restore -no-subreaper` parses; other words are left alone.
+    #[test]
+    fn go_single_dash_long_flags() {
+        let cmd = command();
+        let got = go_long_flags(
+            words(&[
+                "hull",
+                "--root",
+                "/r",
+                "restore",
+                "--detach",
+                "-no-subreaper",
+                "-nope",
+                "id",
+            ]),
+            &cmd,
+        );
+        assert_eq!(
+            got,
+            words(&[
+                "hull",
+                "--root",
+                "/r",
+                "restore",
+                "--detach",
+                "--no-subreaper",
+                "-nope",
+                "id"
+            ])
+        );
+        let exec = words(&["hull", "exec", "id", "ls", "-no-subreaper"]);
+        assert_eq!(go_long_flags(exec.clone(), &cmd), exec);
+        let go = words(&["hull", "restore", "-no-subreaper", "-detach", "id"]);
+        let m = cmd
+            .clone()
+            .try_get_matches_from(go_long_flags(go, &cmd))
+            .expect("parses");
+        let r = m.subcommand_matches("restore").expect("restore");
+        assert!(r.get_flag("no-subreaper") && r.get_flag("detach"));
     }
 }

@@ -2,9 +2,10 @@
 //! container checkpointed and restored counts on from where it was; `--leave-running`;
 //! `--pre-dump` then a dump with `--parent-path`; restore under a new id; a terminal handed
 //! to a new `--console-socket`; an established TCP connection inside the container's network
-//! namespace; a bind mount and a tmpfs's contents. They need a working CRIU: where `criu
-//! check` fails (this repository's CI host, kernel 6.18 with Debian's CRIU 3.17) each prints
-//! why and passes without testing; hack/test.sh runs them in the pure cgroup v2 guest
+//! namespace; a bind mount and a tmpfs's contents; a held flock (`--file-locks`);
+//! `--manage-cgroups-mode` soft and ignore. They need a working CRIU: where `criu check`
+//! fails (this repository's CI host, kernel 6.18 with Debian's CRIU 3.17) each prints why and
+//! passes without testing; hack/test.sh runs them in the pure cgroup v2 guest
 //! (hack/cgv2-vm.sh), where CRIU works. Errors without CRIU are tested everywhere.
 
 use std::io::Read;
@@ -519,4 +520,92 @@ fn foreground_restore_returns_the_exit_status() {
         !c.root.join(&c.id).exists(),
         "restore left the container's state"
     );
+}
+
+/// `--file-locks`: a process holding a flock(2) cannot be dumped without it (CRIU refuses,
+/// the container runs on); with it the restored process holds the lock again, so a second
+/// taker inside the restored container is refused.
+#[test]
+fn file_locks() {
+    if !criu_usable("file_locks") {
+        return;
+    }
+    let mut c = Container::new("cr-flock");
+    c.config["root"]["readonly"] = json!(false);
+    c.sh("checker flock /tmp/l hold & i=0; while true; do echo n=$i; i=$((i+1)); sleep 0.2; done");
+    let (out, _stdin) = run_detached(&c);
+    out.wait_counts(2);
+    wait_for("the lock to be taken", || out.text().contains("locked"));
+    let img = c.scratch("img");
+    let i = img.display().to_string();
+    let o = c.hull(&["checkpoint", "--leave-running", "--image-path", &i, &c.id]);
+    assert_ne!(
+        o.code, 0,
+        "checkpoint of a held flock without --file-locks succeeded"
+    );
+    let log = std::fs::read_to_string(img.join("dump.log")).unwrap_or_default();
+    assert!(
+        log.contains("file locks") || o.stderr.contains("file locks"),
+        "CRIU's refusal should name file locks: {}\n{log}",
+        o.stderr
+    );
+    assert_eq!(status_of(&c, &c.id), "running");
+    let img2 = c.scratch("img2");
+    checkpoint(&c, &img2, &["--file-locks"], &c.id);
+    let last = *out.counts().last().expect("counted");
+    let after = restore(&c, &img2, &["--file-locks"], &c.id);
+    continues(&after, last);
+    let probe = c.hull(&["exec", &c.id, "checker", "flock", "/tmp/l"]);
+    assert_eq!(
+        probe.stdout.trim(),
+        "errno=11",
+        "the restored holder should still hold the lock: {}",
+        probe.stderr
+    );
+    ensure_deleted(&c, &c.id);
+}
+
+/// `--manage-cgroups-mode`: `soft` (CRIU's default) saves the container's cgroup directory
+/// and its files in cgroup.img, `ignore` only which cgroup each task is in; a dump in
+/// `ignore` mode restores (with the same mode) into the cgroup hull makes.
+#[test]
+fn manage_cgroups_mode() {
+    if !criu_usable("manage_cgroups_mode") {
+        return;
+    }
+    let mut c = Container::new("cr-cgmode");
+    counter(&mut c, "");
+    let (out, _stdin) = run_detached(&c);
+    out.wait_counts(2);
+    let dump = |m: &str, extra: &[&str]| {
+        let img = c.scratch(m);
+        let mut a = vec!["--manage-cgroups-mode", m];
+        a.extend_from_slice(extra);
+        checkpoint(&c, &img, &a, &c.id);
+        let log = std::fs::read_to_string(img.join("dump.log")).unwrap_or_default();
+        let size = std::fs::metadata(img.join("cgroup.img")).map_or(0, |m| m.len());
+        (img, log.contains("cg: adding cgroup"), size)
+    };
+    let (_, soft_dir, soft_size) = dump("soft", &["--leave-running"]);
+    let (img, ignore_dir, ignore_size) = dump("ignore", &[]);
+    assert!(soft_dir, "soft: CRIU did not save the cgroup directory");
+    assert!(!ignore_dir, "ignore: CRIU saved the cgroup directory");
+    assert!(
+        soft_size > ignore_size,
+        "cgroup.img: soft {soft_size} bytes, ignore {ignore_size}"
+    );
+    let last = *out.counts().last().expect("counted");
+    let after = restore(&c, &img, &["--manage-cgroups-mode", "ignore"], &c.id);
+    continues(&after, last);
+    let pid = pid_of(&c, &c.id).to_string();
+    let cgs = find_cgroups(&c.id);
+    assert!(
+        cgs.iter()
+            .any(|d| std::fs::read_to_string(d.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l == pid)),
+        "restored init {pid} is not in the container's cgroup {cgs:?}"
+    );
+    ensure_deleted(&c, &c.id);
 }

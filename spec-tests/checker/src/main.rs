@@ -18,6 +18,8 @@
 //!   (renameat2 RENAME_EXCHANGE) until STOP exists; prints `swaps=N`.
 //! - `mempolicy`: get_mempolicy(2) of this process: `mode=N flags=0xF nodes=0xMASK` (the
 //!   first 64 nodes).
+//! - `flock PATH [hold]`: takes flock(2) LOCK_EX|LOCK_NB on PATH (created); prints `locked` or
+//!   `errno=N`; with `hold`, keeps the lock (sleeps) until killed.
 
 use std::ffi::CString;
 use std::io::Error;
@@ -301,6 +303,28 @@ fn mempolicy() -> Result<String, String> {
     ))
 }
 
+fn flock(path: &str, hold: bool) -> Result<String, String> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| format!("{path}: {e}"))?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on an fd this function owns; no memory is passed.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Ok(format!("errno={}", errno()));
+    }
+    if hold {
+        println!("locked");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+    Ok("locked".into())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let r = match args.first().map(String::as_str) {
@@ -309,6 +333,9 @@ fn main() -> ExitCode {
         Some("rlimits") => Ok(rlimits()),
         Some("ids") => Ok(ids()),
         Some("mempolicy") => mempolicy(),
+        Some("flock") if args.len() >= 2 => {
+            flock(&args[1], args.get(2).is_some_and(|a| a == "hold"))
+        }
         Some("open") if args.len() == 2 => open_path(&args[1], None),
         Some("write") if args.len() == 3 => open_path(&args[1], Some(&args[2])),
         Some("exe-attack") if args.len() == 3 => exe_attack(&args[1], &args[2]),
