@@ -74,7 +74,8 @@ stage "systemd + cgroup v2 node: the systemd driver's spec-tests in a QEMU guest
 sdnode=0
 sdbin=$(cargo test -p spec-tests --test systemd --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p')
 if [ -x "$sdbin" ]; then
-  hack/systemd-vm.sh bash -c "$sdbin --test-threads=2 ${HULL_TEST_FILTER:-} && hack/leaks.sh" || sdnode=1
+  # With it, checkpoint/restore on the systemd driver (CRIU works on the guest's kernel).
+  hack/systemd-vm.sh bash -c "$sdbin --test-threads=2 ${HULL_TEST_FILTER:-} && $crbin systemd_driver && hack/leaks.sh" || sdnode=1
   # runc's systemd driver also serves v1/hybrid nodes (v1 property names, v1 controllers):
   # the same module on systemd booted hybrid.
   SYSTEMDVM_CGROUPS=hybrid hack/systemd-vm.sh bash -c "$sdbin --test-threads=2 ${HULL_TEST_FILTER:-} && hack/leaks.sh" || sdnode=1

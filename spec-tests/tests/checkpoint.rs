@@ -609,3 +609,75 @@ fn manage_cgroups_mode() {
     );
     ensure_deleted(&c, &c.id);
 }
+
+/// With the systemd cgroup driver (runc's `--systemd-cgroup`): the checkpointed container's
+/// scope goes with it, and the restore, under a new id, gets a new scope of its own with the
+/// config's resources, holding the restored init. Needs systemd as PID 1 and CRIU: hack/test.sh
+/// runs it in the systemd guest (hack/systemd-vm.sh, Debian's 6.1 kernel, where CRIU works).
+#[test]
+fn systemd_driver_restores_into_a_new_scope() {
+    if !spec_tests::systemd_booted() {
+        eprintln!("systemd_driver_restores_into_a_new_scope: SKIPPED (systemd is not PID 1)");
+        return;
+    }
+    if !criu_usable("systemd_driver_restores_into_a_new_scope") {
+        return;
+    }
+    let mut c = Container::new("cr-systemd");
+    c.global.push("--systemd-cgroup".into());
+    counter(&mut c, "");
+    let id2 = format!("{}-r", c.id);
+    // The restored container is not the harness's: removed even when an assertion fails.
+    let _cleanup = DeleteOnDrop(c.hull_cmd(), id2.clone());
+    c.config["linux"]["cgroupsPath"] = json!(format!("system.slice:hullcr:{}", c.id));
+    c.config["linux"]["resources"] = json!({"pids": {"limit": 55}});
+    let (out, _stdin) = run_detached(&c);
+    out.wait_counts(3);
+    let unit1 = format!("hullcr-{}.scope", c.id);
+    assert_eq!(unit_prop(&unit1, "ActiveState"), "active");
+    let img = c.scratch("img");
+    checkpoint(&c, &img, &[], &c.id);
+    let last = *out.counts().last().expect("counted");
+    wait_for("the checkpointed container's scope to go", || {
+        unit_prop(&unit1, "ActiveState") != "active"
+    });
+    c.config["linux"]["cgroupsPath"] = json!(format!("system.slice:hullcr:{id2}"));
+    c.write_config();
+    let after = restore(&c, &img, &[], &id2);
+    continues(&after, last);
+    let unit2 = format!("hullcr-{id2}.scope");
+    assert_eq!(unit_prop(&unit2, "ActiveState"), "active");
+    assert_eq!(unit_prop(&unit2, "TasksMax"), "55");
+    let pid = pid_of(&c, &id2);
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    assert!(
+        cg.contains(&format!("/system.slice/{unit2}")),
+        "restored init {pid} not in {unit2}: {cg}"
+    );
+    assert_eq!(c.hull(&["delete", "--force", &id2]).code, 0);
+    wait_for("the restored container's scope to go", || {
+        spec_tests::systemd_units(&id2).is_empty()
+    });
+}
+
+/// `systemctl show UNIT -p NAME --value`.
+fn unit_prop(unit: &str, name: &str) -> String {
+    Command::new("systemctl")
+        .args(["show", unit, "-p", name, "--value"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Force-deletes a container id with the given `hull --root ...` command when dropped.
+struct DeleteOnDrop(Command, String);
+
+impl Drop for DeleteOnDrop {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .args(["delete", "--force", &self.1])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
