@@ -65,20 +65,7 @@ NS=hull-cr
 CD=$WORK/containerd
 SOCK=$CD/containerd.sock
 mkdir -p "$CD"
-cat >"$CD/config.toml" <<EOF
-version = 2
-root = "$CD/root"
-state = "$CD/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = "$CD/debug.sock"
-[metrics]
-  address = ""
-EOF
+containerd_config "$CD" "$SOCK" 'disabled_plugins = ["io.containerd.grpc.v1.cri"]' >"$CD/config.toml"
 ctr() { timeout 120 /usr/bin/ctr -a "$SOCK" -n "$NS" "$@"; }
 own_cgroup_parent "$NS"
 start_daemon containerd "$CD/pid" "$CD/containerd.log" containerd --config "$CD/config.toml"

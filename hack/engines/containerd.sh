@@ -11,21 +11,8 @@ CD=$WORK/containerd
 SOCK=$CD/containerd.sock
 mkdir -p "$CD"
 
-cat >"$CD/config.toml" <<EOF
-version = 2
-root = "$CD/root"
-state = "$CD/state"
 # The CRI plugin is tested separately (cri.sh); the snapshotter is overlayfs.
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = "$CD/debug.sock"
-[metrics]
-  address = ""
-EOF
+containerd_config "$CD" "$SOCK" 'disabled_plugins = ["io.containerd.grpc.v1.cri"]' >"$CD/config.toml"
 
 ctr() { timeout 60 /usr/bin/ctr -a "$SOCK" -n "$NS" "$@"; }
 # run_ctr ARGS...: `ctr run` with hull as the shim's runc binary.

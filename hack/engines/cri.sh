@@ -16,18 +16,8 @@ PARENT=/hull-cri
 PAUSE=docker.io/hull/pause:latest
 mkdir -p "$CD/cni/bin" "$CD/cni/conf"
 
-cat >"$CD/config.toml" <<EOF
-version = 2
-root = "$CD/root"
-state = "$CD/state"
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = "$CD/debug.sock"
-[metrics]
-  address = ""
+containerd_config "$CD" "$SOCK" >"$CD/config.toml"
+cat >>"$CD/config.toml" <<EOF
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE"
   stream_server_address = "127.0.0.1"

@@ -249,3 +249,15 @@ umount_under() {
     umount -l "$m" 2>/dev/null || true
   done
 }
+
+# containerd_config DIR SOCK [TOP-LEVEL LINE...]: the private containerd's config.toml header
+# every containerd-based test uses (its own root, state and sockets under DIR), to stdout;
+# callers append their plugin tables after it.
+containerd_config() {
+  local dir=$1 sock=$2 l
+  shift 2
+  printf 'version = 2\nroot = "%s"\nstate = "%s"\n' "$dir/root" "$dir/state"
+  for l in "$@"; do printf '%s\n' "$l"; done
+  printf '[grpc]\n  address = "%s"\n[ttrpc]\n  address = "%s"\n' "$sock" "$sock.ttrpc"
+  printf '[debug]\n  address = "%s"\n[metrics]\n  address = ""\n' "$dir/debug.sock"
+}
