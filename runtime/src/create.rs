@@ -131,6 +131,11 @@ pub(crate) fn create_inner(
         guard.save(&intent)?;
     }
     crate::intelrdt::join(&o.id, &bundle.spec, pid)?;
+    let mut rdt = crate::intelrdt::JoinedGuard {
+        id: &o.id,
+        spec: &bundle.spec,
+        armed: true,
+    };
     crate::netdev::move_in(&bundle.spec, pid)?;
     let mut moved = crate::netdev::MovedGuard {
         spec: &bundle.spec,
@@ -148,6 +153,7 @@ pub(crate) fn create_inner(
     save_state(o, intent, &chan, &guard)?;
     // Success: the container exists now; nothing to undo.
     moved.armed = false;
+    rdt.armed = false;
     guard.pid = None;
     guard.cgroup = None;
     guard.dir = None;
@@ -639,11 +645,14 @@ fn save_state(
     st.cgroup = guard.cgroup().map(|c| c.state());
     st.creating = None;
     guard.save(&st)?;
+    chan.send(&Msg::Saved)?;
+    chan.expect(&Msg::Detached)?;
+    // Only now: a failed handshake above kills the init, and must not leave a pid file
+    // naming it.
     if let Some(pf) = &o.pid_file {
         state::write_atomic(pf, st.pid.to_string().as_bytes())?;
     }
-    chan.send(&Msg::Saved)?;
-    chan.expect(&Msg::Detached)
+    Ok(())
 }
 
 /// How the init ended, for the error when it dies during setup.

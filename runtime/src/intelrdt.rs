@@ -162,6 +162,21 @@ pub fn leave(id: &str, spec: &oci_spec::runtime::Spec) {
     }
 }
 
+/// Removes the group [`join`] made when a later step of `create` fails (dropped armed).
+pub(crate) struct JoinedGuard<'a> {
+    pub id: &'a str,
+    pub spec: &'a oci_spec::runtime::Spec,
+    pub armed: bool,
+}
+
+impl Drop for JoinedGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            leave(self.id, self.spec);
+        }
+    }
+}
+
 /// `update --l3-cache-schema/--mem-bw-schema`: rewrites the container's schemata and
 /// returns the updated `intelRdt` for the saved config. As runc, only for a container
 /// created with `linux.intelRdt`.

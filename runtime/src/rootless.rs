@@ -75,11 +75,14 @@ pub fn is_root() -> bool {
 
 /// Whether hull runs in a user namespace other than the host's (runc's `RunningInUserNS`:
 /// the host's uid_map is the whole range `0 0 4294967295`).
+/// Read once per process (create asks up to four times); a cloned init inherits the answer
+/// about hull itself.
 pub fn in_user_namespace() -> bool {
-    match std::fs::read_to_string("/proc/self/uid_map") {
+    static IN_USERNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *IN_USERNS.get_or_init(|| match std::fs::read_to_string("/proc/self/uid_map") {
         Ok(s) => !is_full_map(&s),
         Err(_) => false,
-    }
+    })
 }
 
 fn is_full_map(s: &str) -> bool {
