@@ -3,8 +3,6 @@
 //! (CRIU killed its processes; hull deletes it as `delete --force` would, poststop hooks
 //! included, as runc destroys it).
 
-use std::os::fd::AsRawFd;
-
 use super::rpc::{self, opt, Msg};
 use super::{base_opts, drive, externals, pass_fd, Dirs, DESCRIPTORS};
 use crate::container::{delete, open_container};
@@ -111,18 +109,20 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     )?;
     // A pre-dump's criu waits for more requests; closing the connection ends it.
     let ok = s.finish()?;
+    drop(status_fd);
+    // CRIU answered the dump with success, so without --leave-running it has killed the
+    // tree: the container is deleted even if criu's exit status is bad, or its state dir
+    // and cgroup would outlive it.
+    if !(o.leave_running || o.pre_dump) {
+        drop(dir);
+        delete(g, &o.id, true)?;
+    }
     if !ok && !o.pre_dump {
         return Err(super::criu_failed(
             &format!("{what}: criu exited with an error"),
             None,
             &logp,
         ));
-    }
-    drop(status_fd);
-    let _keep = dirs.images_fd.as_raw_fd();
-    if !(o.leave_running || o.pre_dump) {
-        drop(dir);
-        delete(g, &o.id, true)?;
     }
     Ok(0)
 }
@@ -137,6 +137,7 @@ fn save_descriptors(pid: i32, images: &std::path::Path) -> Result<()> {
         })
         .collect();
     let p = images.join(DESCRIPTORS);
-    let text = serde_json::to_vec(&fds).unwrap_or_default();
+    let text = serde_json::to_vec(&fds)
+        .map_err(|e| Error::container(format!("encode {}: {e}", p.display())))?;
     std::fs::write(&p, text).ctx(|| format!("write {}", p.display()))
 }

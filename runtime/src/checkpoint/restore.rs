@@ -113,7 +113,9 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
         ns_files.push(f);
     }
     // The init's stdio pipes become ours (fds 0-2, which criu inherits as they are).
-    for (i, d) in descriptors.iter().enumerate() {
+    // descriptors.json comes with the images: only its stdio entries name fds, or it could
+    // hand criu hull's own.
+    for (i, d) in descriptors.iter().enumerate().take(3) {
         if d.contains("pipe:") {
             req.message(opt::INHERIT_FD, &rpc::inherit_fd(d, i as i32));
         }
@@ -161,9 +163,6 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
                     intent.cgroup = guard.cgroup().map(|c| c.state());
                     intent.creating = None;
                     guard.save(&intent)?;
-                    if let Some(pf) = &c.pid_file {
-                        state::write_atomic(pf, pid.to_string().as_bytes())?;
-                    }
                 }
                 "orphan-pts-master" => {
                     let fd = fd.ok_or_else(|| {
@@ -194,6 +193,10 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
             None,
             &logp,
         ));
+    }
+    // The pid file only once criu has succeeded: a failure above kills the restored tree.
+    if let Some(pf) = &c.pid_file {
+        state::write_atomic(pf, restored.to_string().as_bytes())?;
     }
     drop(_bind);
     drop(ns_files);

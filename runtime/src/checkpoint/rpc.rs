@@ -340,12 +340,6 @@ impl Drop for Session {
     }
 }
 
-impl AsFd for Session {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.sock.as_fd()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
