@@ -437,8 +437,16 @@ fn go_long_flags(mut args: Vec<OsString>, cmd: &clap::Command) -> Vec<OsString> 
 /// Errors are logged as runc does (`logging::error`): a log line on stderr, or with `--log`
 /// the line in the file and the bare message on stderr.
 pub fn main() -> i32 {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // The re-exec comes before clap builds its command tree, which would otherwise be built
+    // twice (before and after it). Any word naming such a command is enough here (a
+    // container called `run` only costs a needless re-exec); the check after parsing below
+    // stays the one that decides, and the one that reports a failure.
+    if args.iter().skip(1).any(|a| a == "create" || a == "run" || a == "exec") {
+        let _ = hull_runtime::sealed::ensure();
+    }
     let cmd = Cli::command();
-    let args = go_long_flags(std::env::args_os().collect(), &cmd);
+    let args = go_long_flags(args, &cmd);
     let parsed = cmd
         .try_get_matches_from(args)
         .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
