@@ -442,7 +442,11 @@ pub fn main() -> i32 {
     // twice (before and after it). Any word naming such a command is enough here (a
     // container called `run` only costs a needless re-exec); the check after parsing below
     // stays the one that decides, and the one that reports a failure.
-    if args.iter().skip(1).any(|a| a == "create" || a == "run" || a == "exec") {
+    if args
+        .iter()
+        .skip(1)
+        .any(|a| a == "create" || a == "run" || a == "exec")
+    {
         let _ = hull_runtime::sealed::ensure();
     }
     let cmd = Cli::command();
