@@ -453,6 +453,29 @@ pub fn setgroups(gids: &[u32]) -> io::Result<()> {
     cvt(unsafe { libc::setgroups(gids.len(), gids.as_ptr()) } as libc::c_long).map(drop)
 }
 
+/// What hull needs of the start-up std's runtime would do (the `hull` binary starts at the C
+/// `main`, `cli/src/main.rs`): SIGPIPE ignored, so that a write to a closed pipe is an
+/// `EPIPE` error and not death (children get SIGPIPE's default back: std's `Command` and
+/// [`reset_signals`] restore it), and fds 0-2 open, on /dev/null when the caller closed
+/// them, so that no file hull opens later becomes its stdout or stderr by accident.
+pub fn process_start() {
+    // SAFETY: SIG_IGN installs no handler code.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only asks whether `fd` is open.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 && errno() == libc::EBADF {
+            // SAFETY: a constant NUL-terminated path; open takes the lowest free fd, `fd`.
+            if unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) } != fd {
+                std::process::abort();
+            }
+        }
+    }
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
 /// Makes SIGCHLD's disposition the default. hull waits for the children it starts; an
 /// ignored SIGCHLD inherited from the caller would have the kernel reap them unseen and
 /// leave `run`/`exec` waiting forever.
