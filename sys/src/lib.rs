@@ -392,6 +392,34 @@ pub fn fd_is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
 }
 
+/// The access mode of `fd` (`O_RDONLY`, `O_WRONLY` or `O_RDWR`: F_GETFL & O_ACCMODE).
+pub fn fd_access_mode(fd: RawFd) -> io::Result<i32> {
+    // SAFETY: F_GETFL on an integer fd has no memory effects; EBADF when not open.
+    let f = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) } as libc::c_long)?;
+    Ok(f as i32 & libc::O_ACCMODE)
+}
+
+/// Has `cmd`'s program start with an empty signal mask. execve(2) keeps the mask and std's
+/// spawn does not reset it; a foreground `run`/`exec`/`restore` blocks every signal it
+/// relays (runtime's `tty::relay_signals`), so what hull starts meanwhile (criu, hooks,
+/// newuidmap) would otherwise run, and leave daemons, with every signal blocked.
+pub fn exec_unblocked(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before execve and calls only
+    // sigemptyset(3) and sigprocmask(2), async-signal-safe, on a set on its own stack; it
+    // allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            if libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+}
+
 /// prctl(2) with integer arguments only.
 pub fn prctl(option: i32, arg2: u64) -> io::Result<()> {
     // SAFETY: every option hull uses takes integer arguments, no pointers.

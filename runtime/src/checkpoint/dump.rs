@@ -4,15 +4,22 @@
 //! included, as runc destroys it).
 
 use super::rpc::{self, opt, Msg};
-use super::{base_opts, drive, externals, pass_fd, Dirs, DESCRIPTORS};
+use super::{base_opts, drive, externals, Dirs, DESCRIPTORS};
 use crate::container::{delete, open_container};
 use crate::error::{Context, Error, Result};
 use crate::options::{CheckpointOptions, RuntimeOptions};
 use crate::state::{self, Status};
+use crate::sys;
 
 /// `hull checkpoint`.
 pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     state::validate_id(&o.id)?;
+    // First, before hull opens anything that could take a number the caller left free.
+    let status_fd = o
+        .status_fd
+        .filter(|_| o.criu.lazy_pages)
+        .map(status_fd)
+        .transpose()?;
     let criu = super::find_criu(&o.criu)?;
     let (dir, st, status) = open_container(g, &o.id)?;
     match status {
@@ -65,19 +72,9 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     if o.pre_dump {
         req.flag(opt::TRACK_MEM, true);
     }
-    // The status fd is the caller's, inherited by criu under the same number.
-    let status_fd = match o.status_fd.filter(|_| o.criu.lazy_pages) {
-        Some(fd) => {
-            let f = std::fs::File::options()
-                .write(true)
-                .open(format!("/proc/self/fd/{fd}"))
-                .ctx(|| format!("--status-fd {fd}"))?;
-            let n = pass_fd(&f)?;
-            req.int32(opt::STATUS_FD, n);
-            Some(f)
-        }
-        None => None,
-    };
+    if let Some(fd) = status_fd {
+        req.int32(opt::STATUS_FD, fd);
+    }
     for (kind, key, path) in super::external_namespaces(&spec) {
         let ino = std::fs::metadata(&path)
             .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
@@ -109,7 +106,6 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     )?;
     // A pre-dump's criu waits for more requests; closing the connection ends it.
     let ok = s.finish()?;
-    drop(status_fd);
     // CRIU answered the dump with success, so without --leave-running it has killed the
     // tree: the container is deleted even if criu's exit status is bad, or its state dir
     // and cgroup would outlive it.
@@ -125,6 +121,24 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
         ));
     }
     Ok(0)
+}
+
+/// `--status-fd N`: the caller's fd itself, not a reopening of `/proc/self/fd/N` (which
+/// fails for the socket or pipe an engine passes), checked to be open and writable and
+/// handed to criu under the same number (it stays the caller's: hull never closes it).
+fn status_fd(fd: i32) -> Result<i32> {
+    let bad = |why: &str| Error::container(format!("--status-fd {fd}: {why}"));
+    // An fd hull opened itself (its log) is not the caller's.
+    if fd < 0 || !sys::fd_is_open(fd) || crate::logging::file_fd() == Some(fd) {
+        return Err(bad("bad file descriptor"));
+    }
+    match sys::fd_access_mode(fd) {
+        Ok(m) if m == libc::O_WRONLY || m == libc::O_RDWR => {}
+        Ok(_) => return Err(bad("not open for writing")),
+        Err(e) => return Err(bad(&e.to_string())),
+    }
+    sys::clear_cloexec(fd).map_err(|e| bad(&format!("clear FD_CLOEXEC: {e}")))?;
+    Ok(fd)
 }
 
 /// Writes [`DESCRIPTORS`]: what the init's fds 0-2 are (`pipe:[N]`, a path).

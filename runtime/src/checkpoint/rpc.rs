@@ -257,9 +257,12 @@ impl Session {
         )
         .ctx(|| "socketpair for criu swrk")?;
         inheritable(server.as_fd())?;
-        let child = Command::new(criu)
-            .arg("swrk")
-            .arg(server.as_raw_fd().to_string())
+        let mut cmd = Command::new(criu);
+        cmd.arg("swrk").arg(server.as_raw_fd().to_string());
+        // A foreground restore has blocked every signal it relays; criu must not inherit
+        // that (its SIGCHLD handling and the restored tasks' own masks are its business).
+        crate::sys::exec_unblocked(&mut cmd);
+        let child = cmd
             .spawn()
             .ctx(|| format!("start {} swrk", criu.display()))?;
         // Ours closed: if criu dies, our reads see EOF instead of hanging.
