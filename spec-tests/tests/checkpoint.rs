@@ -3,7 +3,9 @@
 //! `--pre-dump` then a dump with `--parent-path`; restore under a new id; a terminal handed
 //! to a new `--console-socket`; an established TCP connection inside the container's network
 //! namespace; a bind mount and a tmpfs's contents; a held flock (`--file-locks`);
-//! `--manage-cgroups-mode` soft and ignore. They need a working CRIU: where `criu check`
+//! `--manage-cgroups-mode` soft and ignore; a SIGTERM sent to a foreground `restore` while
+//! CRIU restores, forwarded; `--lazy-pages` with a socket as `--status-fd`, through a lazy
+//! migration. They need a working CRIU: where `criu check`
 //! fails (this repository's CI host, kernel 6.18 with Debian's CRIU 3.17) each prints why and
 //! passes without testing; hack/test.sh runs them in the pure cgroup v2 guest
 //! (hack/cgv2-vm.sh), where CRIU works. Errors without CRIU are tested everywhere.
@@ -639,6 +641,9 @@ fn status_fd_must_be_an_open_writable_fd() {
     let a = ["checkpoint", "--lazy-pages", "--image-path", &i];
     let o = c.hull(&[&a[..], &["--status-fd", "99", &c.id]].concat());
     o.fails().stderr_has("--status-fd 99: bad file descriptor");
+    // runc's default, -1, is "none": the container's state is what is wrong then.
+    let o = c.hull(&[&a[..], &["--status-fd", "-1", &c.id]].concat());
+    o.fails().stderr_has("created state");
     // A read-only fd: the read end of a pipe, at fd 5 in hull.
     let (r, _w) = std::io::pipe().expect("pipe");
     let o = {
@@ -688,9 +693,11 @@ fn lazy_pages_tell_a_socket_status_fd() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     with_fd_at(&mut cmd, theirs.into(), 3);
-    let mut dump = cmd.spawn().expect("spawn hull checkpoint");
+    let dump = cmd.spawn().expect("spawn hull checkpoint");
     drop(cmd);
-    let err = Output::collect(OwnedFd::from(dump.stderr.take().expect("stderr")));
+    // A dump that never tells would serve pages forever: ended (criu first) if this fails.
+    let mut dump = KillTree(dump);
+    let err = Output::collect(OwnedFd::from(dump.0.stderr.take().expect("stderr")));
     ours.set_read_timeout(Some(PATIENCE)).expect("timeout");
     let mut b = [1u8; 1];
     let n = ours.read(&mut b).unwrap_or(0);
@@ -711,10 +718,35 @@ fn lazy_pages_tell_a_socket_status_fd() {
     let new_id = format!("{}-r", c.id);
     let after = restore(&c, &img, &["--lazy-pages"], &new_id);
     continues(&after, last);
-    assert_eq!(spec_tests::wait_child(&mut dump), 0, "{}", err.text());
+    assert_eq!(spec_tests::wait_child(&mut dump.0), 0, "{}", err.text());
     let _ = spec_tests::wait_child(&mut daemon);
     ensure_deleted(&c, &new_id);
     assert!(find_cgroups(&new_id).is_empty(), "cgroup of {new_id} left");
+}
+
+/// A child killed with its descendants (SIGKILL, deepest first) when dropped unless reaped.
+struct KillTree(std::process::Child);
+
+impl Drop for KillTree {
+    fn drop(&mut self) {
+        fn kill_below(pid: u32) {
+            let kids = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            for k in kids
+                .split_whitespace()
+                .filter_map(|k| k.parse::<u32>().ok())
+            {
+                kill_below(k);
+                // SAFETY: kill(2) with a pid number; at worst it names a process gone.
+                unsafe { libc::kill(k as i32, libc::SIGKILL) };
+            }
+        }
+        if let Ok(None) = self.0.try_wait() {
+            kill_below(self.0.id());
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 /// Has `cmd` start with `fd` at number `at` (inheritable), as an engine passes a status fd.

@@ -392,6 +392,19 @@ pub fn fd_is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
 }
 
+/// Takes ownership of `fd`, a descriptor the caller of hull handed over by number (runc's
+/// `--status-fd`): EBADF when nothing is open under it. The caller of this function must
+/// make sure the number is not one hull opened itself (its log file), i.e. call it before
+/// hull opens anything else.
+pub fn adopt_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    if fd < 0 || !fd_is_open(fd) {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: open (checked above) and, by this function's contract, inherited from the
+    // process that started hull, not held by any object of hull's: nobody else closes it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// The access mode of `fd` (`O_RDONLY`, `O_WRONLY` or `O_RDWR`: F_GETFL & O_ACCMODE).
 pub fn fd_access_mode(fd: RawFd) -> io::Result<i32> {
     // SAFETY: F_GETFL on an integer fd has no memory effects; EBADF when not open.

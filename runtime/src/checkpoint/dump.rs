@@ -3,6 +3,8 @@
 //! (CRIU killed its processes; hull deletes it as `delete --force` would, poststop hooks
 //! included, as runc destroys it).
 
+use std::os::fd::OwnedFd;
+
 use super::rpc::{self, opt, Msg};
 use super::{base_opts, drive, externals, Dirs, DESCRIPTORS};
 use crate::container::{delete, open_container};
@@ -72,9 +74,6 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     if o.pre_dump {
         req.flag(opt::TRACK_MEM, true);
     }
-    if let Some(fd) = status_fd {
-        req.int32(opt::STATUS_FD, fd);
-    }
     for (kind, key, path) in super::external_namespaces(&spec) {
         let ino = std::fs::metadata(&path)
             .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
@@ -97,12 +96,25 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     let s = rpc::Session::start(&criu)?;
     let what = if o.pre_dump { "pre-dump" } else { "dump" };
     let logp = dirs.work.join(log);
+    // CRIU (>= 3.15) says "status-ready" once its lazy-pages server listens; hull tells the
+    // caller with one \0 byte and closes the fd, as runc does. (CRIU's own status_fd option
+    // would reopen it through /proc/<hull>/fd, which a socket cannot be.)
+    let mut status_fd = status_fd;
     drive(
         &s,
         &rpc::request(typ, Some(&req)),
         what,
         &logp,
-        |_, _, _| Ok(()),
+        |script, _, _| {
+            if script == "status-ready" {
+                if let Some(fd) = status_fd.take() {
+                    if let Err(e) = nix::unistd::write(&fd, &[0]) {
+                        crate::logging::warn(&format!("--status-fd: write: {e}"));
+                    }
+                }
+            }
+            Ok(())
+        },
     )?;
     // A pre-dump's criu waits for more requests; closing the connection ends it.
     let ok = s.finish()?;
@@ -123,22 +135,21 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     Ok(0)
 }
 
-/// `--status-fd N`: the caller's fd itself, not a reopening of `/proc/self/fd/N` (which
-/// fails for the socket or pipe an engine passes), checked to be open and writable and
-/// handed to criu under the same number (it stays the caller's: hull never closes it).
-fn status_fd(fd: i32) -> Result<i32> {
+/// `--status-fd N`: the caller's fd itself, owned from here on (never a reopening of
+/// `/proc/self/fd/N`, which fails for the socket or pipe an engine passes), checked to be
+/// open and writable. Called before hull opens anything, so N cannot be one of hull's own
+/// (its log file, opened earlier, is refused).
+fn status_fd(fd: i32) -> Result<OwnedFd> {
     let bad = |why: &str| Error::container(format!("--status-fd {fd}: {why}"));
-    // An fd hull opened itself (its log) is not the caller's.
-    if fd < 0 || !sys::fd_is_open(fd) || crate::logging::file_fd() == Some(fd) {
+    if crate::logging::file_fd() == Some(fd) {
         return Err(bad("bad file descriptor"));
     }
+    let f = sys::adopt_inherited_fd(fd).map_err(|_| bad("bad file descriptor"))?;
     match sys::fd_access_mode(fd) {
-        Ok(m) if m == libc::O_WRONLY || m == libc::O_RDWR => {}
-        Ok(_) => return Err(bad("not open for writing")),
-        Err(e) => return Err(bad(&e.to_string())),
+        Ok(m) if m == libc::O_WRONLY || m == libc::O_RDWR => Ok(f),
+        Ok(_) => Err(bad("not open for writing")),
+        Err(e) => Err(bad(&e.to_string())),
     }
-    sys::clear_cloexec(fd).map_err(|e| bad(&format!("clear FD_CLOEXEC: {e}")))?;
-    Ok(fd)
 }
 
 /// Writes [`DESCRIPTORS`]: what the init's fds 0-2 are (`pipe:[N]`, a path).

@@ -105,7 +105,6 @@ pub mod opt {
     pub const FREEZE_CGROUP: u32 = 44;
     pub const TCP_SKIP_IN_FLIGHT: u32 = 46;
     pub const LAZY_PAGES: u32 = 48;
-    pub const STATUS_FD: u32 = 49;
     pub const ORPHAN_PTS_MASTER: u32 = 50;
     pub const CONFIG_FILE: u32 = 51;
     pub const LSM_PROFILE: u32 = 53;
