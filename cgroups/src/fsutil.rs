@@ -12,17 +12,46 @@ use crate::error::{Context, Error, Result};
 /// file and the value, because the kernel's EINVAL alone explains nothing.
 pub fn write(dir: &Path, file: &str, value: &str, field: &str) -> Result<()> {
     let p = dir.join(file);
-    fs::write(&p, value.as_bytes()).map_err(|e| {
-        let hint = match e.raw_os_error() {
-            Some(libc::ENOENT) => " (the kernel does not provide it)".to_string(),
-            Some(libc::EOPNOTSUPP) => " (not supported by this kernel)".to_string(),
-            _ => String::new(),
+    fs::write(&p, value.as_bytes()).map_err(|e| write_error(field, value, &p, &e))
+}
+
+fn write_error(field: &str, value: &str, p: &Path, e: &std::io::Error) -> Error {
+    let hint = match e.raw_os_error() {
+        Some(libc::ENOENT) => " (the kernel does not provide it)",
+        Some(libc::EOPNOTSUPP) => " (not supported by this kernel)",
+        _ => "",
+    };
+    Error::config(
+        field,
+        format!("write {value:?} to {}: {e}{hint}", p.display()),
+    )
+}
+
+/// Writes each `(file, value)` in order, as [`write`] would, but opens each file once: the
+/// v1 devices rules are a dozen writes to two files, and opening a cgroupfs file costs
+/// several times the write itself (~7 µs against ~1 µs here). cgroupfs applies every
+/// write(2) on its own, whatever the file offset.
+pub fn write_seq<'a>(
+    dir: &Path,
+    writes: impl IntoIterator<Item = (&'a str, &'a str)>,
+    field: &str,
+) -> Result<()> {
+    use std::io::Write;
+    let mut open: Vec<(&str, fs::File)> = Vec::new();
+    for (file, value) in writes {
+        let p = dir.join(file);
+        let err = |e: std::io::Error| write_error(field, value, &p, &e);
+        let i = match open.iter().position(|(n, _)| *n == file) {
+            Some(i) => i,
+            None => {
+                let f = fs::OpenOptions::new().write(true).open(&p).map_err(err)?;
+                open.push((file, f));
+                open.len() - 1
+            }
         };
-        Error::config(
-            field,
-            format!("write {value:?} to {}: {e}{hint}", p.display()),
-        )
-    })
+        open[i].1.write_all(value.as_bytes()).map_err(err)?;
+    }
+    Ok(())
 }
 
 /// Reads `dir/file`, trimmed.

@@ -187,8 +187,19 @@ fn is_cgroup2(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Probes the host's cgroup layout.
+/// Probes the host's cgroup layout, once per process: `create` probes it for the manager,
+/// and its init (a fork of it, in a copy of the same mount namespace) needs it again to
+/// mount the container's cgroupfs; each probe reads /proc/self/mountinfo (~35 µs).
 pub fn probe() -> Result<Host> {
+    static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
+    if let Some(h) = HOST.get() {
+        return Ok(h.clone());
+    }
+    let h = probe_host()?;
+    Ok(HOST.get_or_init(|| h).clone())
+}
+
+fn probe_host() -> Result<Host> {
     let root = Path::new(CGROUP_ROOT);
     if is_cgroup2(root) {
         return Ok(Host::V2);

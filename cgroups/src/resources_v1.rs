@@ -115,9 +115,9 @@ pub fn apply(
 ) -> Result<()> {
     if let Some(rules) = rules {
         if let Some(dir) = d.get("devices") {
-            for (file, rule) in devices::v1_writes(rules) {
-                write(dir, file, &rule, "linux.resources.devices")?;
-            }
+            let w = devices::v1_writes(rules);
+            let seq = w.iter().map(|(f, r)| (*f, r.as_str()));
+            fsutil::write_seq(dir, seq, "linux.resources.devices")?;
         }
     }
     if let (Some(m), Some(dir)) = (r.memory(), d.get("memory")) {

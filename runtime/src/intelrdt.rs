@@ -155,7 +155,11 @@ pub fn join(id: &str, spec: &oci_spec::runtime::Spec, pid: i32) -> Result<()> {
 
 /// `delete`: removes the container's resctrl groups (a warning if that fails).
 pub fn leave(id: &str, spec: &oci_spec::runtime::Spec) {
-    if let (Some(rdt), Some(root)) = (rdt_of(spec), find_resctrl()) {
+    // Only a container with `linux.intelRdt` looks for resctrl (every `delete` calls this).
+    let Some(rdt) = rdt_of(spec) else {
+        return;
+    };
+    if let Some(root) = find_resctrl() {
         if let Err(e) = remove(&root, rdt, id) {
             crate::logging::warn(&format!("cleanup: {e}"));
         }
