@@ -232,7 +232,10 @@ impl CgroupManager for V1 {
             }
         }
         // Only the cpuset hierarchy has cpuset files (no need to look in the others).
-        for (mount, dir) in plan.iter().filter(|(_, d)| self.dirs.get("cpuset") == Some(d)) {
+        for (mount, dir) in plan
+            .iter()
+            .filter(|(_, d)| self.dirs.get("cpuset") == Some(d))
+        {
             cpuset_fill_down(mount, dir)?;
         }
         resources_v1::apply(&self.dirs, r, Some(&rules), false)

@@ -593,6 +593,17 @@ mod tests {
     }
 
     #[test]
+    fn detached_tty_needs_a_console_socket() {
+        let sock = Path::new("/run/sock");
+        assert!(check_detached_tty(true, None, || true).is_err());
+        assert!(check_detached_tty(true, Some(sock), || true).is_ok());
+        assert!(check_detached_tty(false, None, || true).is_ok());
+        // The config is not looked at when it cannot matter.
+        assert!(check_detached_tty(false, None, || unreachable!()).is_ok());
+        assert!(check_detached_tty(true, Some(sock), || unreachable!()).is_ok());
+    }
+
+    #[test]
     fn table_layout() {
         let t = format_table(&[
             vec!["ID".into(), "PID".into()],

@@ -368,7 +368,12 @@ pub fn supervise(pid: i32, master: Option<OwnedFd>, sigfd: &SignalFd) -> Result<
                     if let (Some(m), Ok((r, c))) = (&master, sys::get_winsize(stdin.as_fd())) {
                         let _ = sys::set_winsize(m.as_fd(), r, c);
                     }
-                } else if sig != libc::SIGCHLD && sig != libc::SIGURG {
+                } else if sig != libc::SIGCHLD
+                    && sig != libc::SIGURG
+                    // A SIGPIPE hull raised itself (a write to a hook's stdin it had closed
+                    // while the signals were blocked) is not the caller's to pass on.
+                    && !(sig == libc::SIGPIPE && si.ssi_pid == std::process::id())
+                {
                     if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
                         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
                     }
