@@ -225,6 +225,14 @@ def report(res, args, repo, runtimes):
                     + [ms(med(v[r], "wall")) if v[r]["failures"] == 0 else
                        f"({ms(med(v[r], 'wall'))}, failed)" for r in runtimes]
                     + [ratio(med(v["hull"], "wall"), med(v["crun"], "wall")) if valid else "—"])
+    for n, v in sorted(par.items(), key=lambda x: int(x[0])):
+        # /proc/stat counts in 10 ms ticks: meaningful for the larger N only.
+        if "machine" not in v["hull"] or int(n) < 50:
+            continue
+        rows.append([f"N={n}: CPU per container, runtime / whole machine"]
+                    + [f"{ms(med(v[r], 'cpu'))} / {ms(med(v[r], 'machine'))}" for r in runtimes]
+                    + [f"{ratio(med(v['hull'], 'cpu'), med(v['crun'], 'cpu'))} / "
+                       f"{ratio(med(v['hull'], 'machine'), med(v['crun'], 'machine'))}"])
     rows.append(["binary size"] + [f"{res['size'][n] / 1e6:.2f} MB" for n in runtimes]
                 + [ratio(res["size"]["hull"], res["size"]["crun"])])
     other = table(["measure (median)"] + runtimes + ["hull/crun"], rows)
@@ -317,7 +325,10 @@ median; {a['series_rounds']} rounds):
 
 Parallel: N containers created, started and deleted at once (N threads, each running the
 three commands), wall time from release to the last delete; failures per runtime, summed
-over rounds (hull/runc/crun).
+over rounds (hull/runc/crun). CPU per container: the runtime's commands and the containers'
+inits (getrusage), and the whole machine's busy time over the same interval (/proc/stat:
+adds what the kernel does for the containers in its own threads, such as tearing down
+their network namespaces, and anything else running), divided by N.
 
 ## Where `create`'s resident memory is
 

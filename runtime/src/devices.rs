@@ -6,7 +6,7 @@
 //! hull create or chown something on the host. In a user namespace, where mknod is not
 //! allowed, the host's device is bind-mounted instead (by fd, after checking it is a device).
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{AtFlags, OFlag};
@@ -100,6 +100,9 @@ pub fn plan(spec_devices: &[LinuxDevice], with_defaults: bool) -> Result<Vec<Nod
 
 /// Creates `nodes` inside `root`.
 pub fn create(root: BorrowedFd<'_>, nodes: &[Node], userns: bool) -> Result<()> {
+    // Nodes in the same directory (all of the defaults are in /dev) share one resolved fd
+    // of it: resolving and reopening it per node was two openat2 calls each.
+    let mut cached: Option<(&Path, OwnedFd)> = None;
     for n in nodes {
         let parent = n.path.parent().unwrap_or(Path::new("/dev"));
         let name = n.path.file_name().ok_or_else(|| {
@@ -108,82 +111,97 @@ pub fn create(root: BorrowedFd<'_>, nodes: &[Node], userns: bool) -> Result<()> 
                 format!("{}: no file name", n.path.display()),
             )
         })?;
-        let dir = resolve_create(root, parent, Kind::Dir)?;
-        let dirfd = sys::openat2(
-            dir.as_fd(),
-            ".",
-            (OFlag::O_RDONLY | OFlag::O_DIRECTORY).bits(),
-            0,
-            0,
-        )
-        .ctx(|| format!("open {}", parent.display()))?;
+        let dirfd = match cached.take() {
+            Some((p, fd)) if p == parent => fd,
+            _ => open_parent(root, parent)?,
+        };
         if userns {
             bind_host_device(root, n)?;
-            continue;
+        } else {
+            make_node(dirfd.as_fd(), name, n)?;
         }
-        let existing = nix::sys::stat::fstatat(dirfd.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW);
-        let same = existing.as_ref().is_ok_and(|st| {
-            st.st_mode & libc::S_IFMT == n.kind.bits()
-                && (n.kind == SFlag::S_IFIFO || st.st_rdev == makedev(n.major, n.minor))
-        });
-        match (existing, n.spec_index) {
-            (Err(nix::errno::Errno::ENOENT), _) => {}
-            (Err(e), _) => return Err(e).ctx(|| format!("stat {}", n.path.display())),
-            // config-linux.md: a file at the path that is not the requested device is an
-            // error; the device itself is kept (and gets the mode and owner asked for).
-            (Ok(_), Some(_)) if same => {}
-            (Ok(_), Some(i)) => {
-                return Err(Error::config(
-                    format!("linux.devices[{i}].path"),
-                    format!(
-                        "{} exists and is not the requested device {}:{}",
-                        n.path.display(),
-                        n.major,
-                        n.minor
-                    ),
-                ))
-            }
-            // A default device: whatever the image put there (a symlink, a file) is
-            // replaced, never followed.
-            (Ok(_), None) => {
-                nix::unistd::unlinkat(dirfd.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir)
-                    .ctx(|| format!("remove existing {}", n.path.display()))?
-            }
-        }
-        if !same || n.spec_index.is_none() {
-            mknodat(
-                dirfd.as_fd(),
-                name,
-                n.kind,
-                Mode::from_bits_truncate(n.mode),
-                makedev(n.major, n.minor),
-            )
-            .ctx(|| format!("mknod {}", n.path.display()))?;
-        }
-        // mknod applies the umask; set the exact mode and owner without following links.
-        nix::sys::stat::fchmodat(
-            dirfd.as_fd(),
-            name,
-            Mode::from_bits_truncate(n.mode),
-            nix::sys::stat::FchmodatFlags::NoFollowSymlink,
-        )
-        .or_else(|e| {
-            if e == nix::errno::Errno::EOPNOTSUPP {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
-        .ctx(|| format!("chmod {}", n.path.display()))?;
-        nix::unistd::fchownat(
-            dirfd.as_fd(),
-            name,
-            Some(n.uid.into()),
-            Some(n.gid.into()),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        )
-        .ctx(|| format!("chown {}", n.path.display()))?;
+        cached = Some((parent, dirfd));
     }
+    Ok(())
+}
+
+/// The directory `parent` inside `root` (made if missing), opened for the *at calls.
+fn open_parent(root: BorrowedFd<'_>, parent: &Path) -> Result<OwnedFd> {
+    let dir = resolve_create(root, parent, Kind::Dir)?;
+    sys::openat2(
+        dir.as_fd(),
+        ".",
+        (OFlag::O_RDONLY | OFlag::O_DIRECTORY).bits(),
+        0,
+        0,
+    )
+    .ctx(|| format!("open {}", parent.display()))
+}
+
+/// Makes the node `name` in `dirfd` (`n.path`'s directory) with its mode and owner.
+fn make_node(dirfd: BorrowedFd<'_>, name: &std::ffi::OsStr, n: &Node) -> Result<()> {
+    let existing = nix::sys::stat::fstatat(dirfd.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW);
+    let same = existing.as_ref().is_ok_and(|st| {
+        st.st_mode & libc::S_IFMT == n.kind.bits()
+            && (n.kind == SFlag::S_IFIFO || st.st_rdev == makedev(n.major, n.minor))
+    });
+    match (existing, n.spec_index) {
+        (Err(nix::errno::Errno::ENOENT), _) => {}
+        (Err(e), _) => return Err(e).ctx(|| format!("stat {}", n.path.display())),
+        // config-linux.md: a file at the path that is not the requested device is an
+        // error; the device itself is kept (and gets the mode and owner asked for).
+        (Ok(_), Some(_)) if same => {}
+        (Ok(_), Some(i)) => {
+            return Err(Error::config(
+                format!("linux.devices[{i}].path"),
+                format!(
+                    "{} exists and is not the requested device {}:{}",
+                    n.path.display(),
+                    n.major,
+                    n.minor
+                ),
+            ))
+        }
+        // A default device: whatever the image put there (a symlink, a file) is
+        // replaced, never followed.
+        (Ok(_), None) => {
+            nix::unistd::unlinkat(dirfd.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir)
+                .ctx(|| format!("remove existing {}", n.path.display()))?
+        }
+    }
+    if !same || n.spec_index.is_none() {
+        mknodat(
+            dirfd.as_fd(),
+            name,
+            n.kind,
+            Mode::from_bits_truncate(n.mode),
+            makedev(n.major, n.minor),
+        )
+        .ctx(|| format!("mknod {}", n.path.display()))?;
+    }
+    // mknod applies the umask; set the exact mode and owner without following links.
+    nix::sys::stat::fchmodat(
+        dirfd.as_fd(),
+        name,
+        Mode::from_bits_truncate(n.mode),
+        nix::sys::stat::FchmodatFlags::NoFollowSymlink,
+    )
+    .or_else(|e| {
+        if e == nix::errno::Errno::EOPNOTSUPP {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })
+    .ctx(|| format!("chmod {}", n.path.display()))?;
+    nix::unistd::fchownat(
+        dirfd.as_fd(),
+        name,
+        Some(n.uid.into()),
+        Some(n.gid.into()),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .ctx(|| format!("chown {}", n.path.display()))?;
     Ok(())
 }
 
