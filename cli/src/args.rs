@@ -328,12 +328,15 @@ impl ExecOpts {
 impl CheckpointOpts {
     fn options(&self, criu: Option<PathBuf>) -> Result<CheckpointOptions, String> {
         let f = &self.0;
-        let status_fd = match f.val("status-fd") {
-            Some(v) => v
-                .parse::<i32>()
-                .map_err(|_| format!("--status-fd {v:?}: not a number"))?,
-            None => -1,
-        };
+        // runc's default is -1, "none": a negative number given says the same.
+        let status_fd = f
+            .val("status-fd")
+            .map(|v| {
+                v.parse::<i32>()
+                    .map_err(|_| format!("--status-fd {v:?}: not a number"))
+            })
+            .transpose()?
+            .filter(|fd| *fd >= 0);
         Ok(CheckpointOptions {
             id: f.id.clone(),
             criu: f.criu(criu)?,
@@ -343,7 +346,7 @@ impl CheckpointOpts {
             page_server: f.val("page-server").map(str::to_string),
             pre_dump: f.on("pre-dump"),
             link_remap: f.on("link-remap"),
-            status_fd: (status_fd >= 0).then_some(status_fd),
+            status_fd,
         })
     }
 }

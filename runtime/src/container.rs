@@ -418,38 +418,38 @@ fn destroy(mut dir: ContainerDir, st: &Persisted) -> Result<()> {
 /// `hull run`: create, start, wait (forwarding signals), delete; exits with the
 /// container's status (128+signal when it was killed).
 pub fn run(g: &RuntimeOptions, o: &RunOptions) -> Result<i32> {
-    if !o.no_subreaper {
-        sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).ctx(|| "prctl(PR_SET_CHILD_SUBREAPER)")?;
-    }
-    if o.detach && o.create.console_socket.is_none() && terminal_requested(&o.create.bundle) {
-        return Err(Error::config(
-            "process.terminal",
-            "cannot allocate tty if hull will detach without setting console socket",
-        ));
-    }
+    check_detached_tty(o.detach, o.create.console_socket.as_deref(), || {
+        terminal_requested(&o.create.bundle)
+    })?;
+    // Before the init exists: a signal sent while the container is made is forwarded.
+    let sfd = crate::tty::relay_signals(!o.no_subreaper, !o.detach)?;
     let (pid, master) = create_inner(g, &o.create, !o.detach)?;
-    // Block the signals we relay before the program runs, so none is lost in between.
-    let mut mask = nix::sys::signal::SigSet::all();
-    mask.remove(Signal::SIGKILL);
-    mask.remove(Signal::SIGSTOP);
-    if !o.detach {
-        mask.thread_block().ctx(|| "block signals")?;
-    }
     if let Err(e) = start(g, &o.create.id) {
         let _ = delete(g, &o.create.id, true);
         return Err(e);
     }
-    if o.detach {
-        return Ok(0);
-    }
-    let sfd =
-        nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
-            .ctx(|| "signalfd")?;
+    let Some(sfd) = sfd else { return Ok(0) };
     let code = crate::tty::supervise(pid, master, &sfd)?;
     if !o.keep {
         delete(g, &o.create.id, true)?;
     }
     Ok(code)
+}
+
+/// runc's refusal of a detached container with a terminal but no console socket: the pty
+/// master would have nowhere to go (`run -d`, `restore -d`). `terminal` is asked only then.
+pub(crate) fn check_detached_tty(
+    detach: bool,
+    console_socket: Option<&Path>,
+    terminal: impl FnOnce() -> bool,
+) -> Result<()> {
+    if detach && console_socket.is_none() && terminal() {
+        return Err(Error::config(
+            "process.terminal",
+            "cannot allocate tty if hull will detach without setting console socket",
+        ));
+    }
+    Ok(())
 }
 
 fn terminal_requested(bundle: &Path) -> bool {
@@ -590,6 +590,17 @@ mod tests {
         assert_eq!(parse_signal("usr1").ok(), Some(Signal::SIGUSR1));
         assert!(parse_signal("NOPE").is_err());
         assert!(parse_signal("99").is_err());
+    }
+
+    #[test]
+    fn detached_tty_needs_a_console_socket() {
+        let sock = Path::new("/run/sock");
+        assert!(check_detached_tty(true, None, || true).is_err());
+        assert!(check_detached_tty(true, Some(sock), || true).is_ok());
+        assert!(check_detached_tty(false, None, || true).is_ok());
+        // The config is not looked at when it cannot matter.
+        assert!(check_detached_tty(false, None, || unreachable!()).is_ok());
+        assert!(check_detached_tty(true, Some(sock), || unreachable!()).is_ok());
     }
 
     #[test]

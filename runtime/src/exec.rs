@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use oci_spec::runtime::{Capability, LinuxCapabilities, LinuxNamespaceType as T, Process, Spec};
@@ -279,12 +279,8 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
         }
         .map_err(|e| fail(e.into()))?;
     }
-    let mut mask = SigSet::all();
-    mask.remove(Signal::SIGKILL);
-    mask.remove(Signal::SIGSTOP);
-    if !o.detach {
-        mask.thread_block().ctx(|| "block signals")?;
-    }
+    // Before the process may run (runc's exec makes hull no subreaper).
+    let sfd = tty::relay_signals(false, !o.detach).map_err(fail)?;
     parent_chan.send(&Msg::Continue).map_err(fail)?;
     let listener = seccomp.as_ref().and_then(|s| s.listener().cloned());
     loop {
@@ -322,12 +318,7 @@ pub fn exec(g: &RuntimeOptions, o: &ExecOptions) -> Result<i32> {
             )))
         })?;
     }
-    if o.detach {
-        return Ok(0);
-    }
-    let sfd =
-        nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
-            .ctx(|| "signalfd")?;
+    let Some(sfd) = sfd else { return Ok(0) };
     tty::supervise(pid, master, &sfd)
 }
 

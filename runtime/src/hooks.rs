@@ -95,6 +95,9 @@ fn run_one(
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Not the mask of a foreground `run`/`restore` (tty::relay_signals): a hook, or a daemon
+    // it leaves behind, starts with no signal blocked, as under runc.
+    crate::sys::exec_unblocked(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| format!("start: {e}"))?;
     // Opened before anything can block, so the timeout covers a hook that never reads.
     let pidfd =

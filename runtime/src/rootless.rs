@@ -130,10 +130,11 @@ pub fn map_with_helper(
     for m in maps {
         args.extend([m.container_id(), m.host_id(), m.size()].map(|v| v.to_string()));
     }
-    let out = std::process::Command::new(helper)
-        .args(&args)
-        .stdin(std::process::Stdio::null())
-        .output();
+    let mut cmd = std::process::Command::new(helper);
+    cmd.args(&args).stdin(std::process::Stdio::null());
+    // Not with the signals a foreground `run` blocks (tty::relay_signals).
+    crate::sys::exec_unblocked(&mut cmd);
+    let out = cmd.output();
     let why = match out {
         Ok(o) if o.status.success() => return Ok(()),
         Ok(o) => format!(

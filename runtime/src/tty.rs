@@ -274,6 +274,31 @@ impl Drop for RawMode {
     }
 }
 
+/// What `run`, `restore` and `exec` set up before the container's program can run, in this
+/// order: hull a child subreaper (`subreaper`), then, when hull stays in the foreground,
+/// every signal it relays blocked and routed to the returned signalfd for [`supervise`].
+/// Called before the process exists (before `create` clones the init, before CRIU is
+/// started), so a signal sent to hull meanwhile is kept and forwarded once the program runs,
+/// as runc's handler is installed first, instead of killing hull and orphaning the
+/// container. The mask reaches no program: the init and exec'd processes reset it before
+/// execve (`process::launch`), and what hull spawns meanwhile (criu, hooks, newuidmap)
+/// starts unblocked (`sys::exec_unblocked`). `None` when detached: nothing is blocked.
+pub fn relay_signals(subreaper: bool, foreground: bool) -> Result<Option<SignalFd>> {
+    if subreaper {
+        sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).ctx(|| "prctl(PR_SET_CHILD_SUBREAPER)")?;
+    }
+    if !foreground {
+        return Ok(None);
+    }
+    let mut mask = nix::sys::signal::SigSet::all();
+    mask.remove(nix::sys::signal::Signal::SIGKILL);
+    mask.remove(nix::sys::signal::Signal::SIGSTOP);
+    mask.thread_block().ctx(|| "block signals")?;
+    SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
+        .ctx(|| "signalfd")
+        .map(Some)
+}
+
 /// Supervises a foreground child: forwards signals to it, relays `master` (if any) to our
 /// stdin/stdout with the terminal in raw mode and window-size changes passed on, reaps it,
 /// and returns its exit code (128+signal when killed). Signals must already be blocked and
@@ -343,7 +368,12 @@ pub fn supervise(pid: i32, master: Option<OwnedFd>, sigfd: &SignalFd) -> Result<
                     if let (Some(m), Ok((r, c))) = (&master, sys::get_winsize(stdin.as_fd())) {
                         let _ = sys::set_winsize(m.as_fd(), r, c);
                     }
-                } else if sig != libc::SIGCHLD && sig != libc::SIGURG {
+                } else if sig != libc::SIGCHLD
+                    && sig != libc::SIGURG
+                    // A SIGPIPE hull raised itself (a write to a hook's stdin it had closed
+                    // while the signals were blocked) is not the caller's to pass on.
+                    && !(sig == libc::SIGPIPE && si.ssi_pid == std::process::id())
+                {
                     if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
                         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
                     }

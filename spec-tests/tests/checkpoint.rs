@@ -3,7 +3,9 @@
 //! `--pre-dump` then a dump with `--parent-path`; restore under a new id; a terminal handed
 //! to a new `--console-socket`; an established TCP connection inside the container's network
 //! namespace; a bind mount and a tmpfs's contents; a held flock (`--file-locks`);
-//! `--manage-cgroups-mode` soft and ignore. They need a working CRIU: where `criu check`
+//! `--manage-cgroups-mode` soft and ignore; a SIGTERM sent to a foreground `restore` while
+//! CRIU restores, forwarded; `--lazy-pages` with a socket as `--status-fd`, through a lazy
+//! migration. They need a working CRIU: where `criu check`
 //! fails (this repository's CI host, kernel 6.18 with Debian's CRIU 3.17) each prints why and
 //! passes without testing; hack/test.sh runs them in the pure cgroup v2 guest
 //! (hack/cgv2-vm.sh), where CRIU works. Errors without CRIU are tested everywhere.
@@ -520,6 +522,254 @@ fn foreground_restore_returns_the_exit_status() {
         !c.root.join(&c.id).exists(),
         "restore left the container's state"
     );
+}
+
+/// A foreground `restore` that gets SIGTERM while CRIU is still restoring keeps it and
+/// forwards it once the restored tree runs, as `run` does (and runc, whose handler is
+/// installed before the container's process exists): it must neither die of it midway
+/// (leaving the restored container unsupervised) nor lose it. The window is held open,
+/// without a timed sleep, by a `--criu` wrapper that waits for a file before it execs the
+/// real criu. The program's TERM trap exits 143, the status `run` gives when SIGTERM kills
+/// a program (an init of a pid namespace cannot be killed by a signal it has no handler for).
+#[test]
+fn sigterm_while_criu_restores_is_forwarded() {
+    if !criu_usable("sigterm_while_criu_restores_is_forwarded") {
+        return;
+    }
+    let mut c = Container::new("cr-sigterm");
+    c.sh("trap 'echo got-TERM; exit 143' TERM; echo ready; while true; do sleep 0.2; done");
+    let (out, _stdin) = run_detached(&c);
+    wait_for("the program to start", || out.text().contains("ready"));
+    let img = c.scratch("img");
+    checkpoint(&c, &img, &[], &c.id);
+    let w = c.scratch("wrapper");
+    let real = run_cmd(
+        {
+            let mut k = Command::new("sh");
+            k.args(["-c", "command -v criu"]);
+            k
+        },
+        None,
+    );
+    let wrapper = w.join("criu");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho $$ > {d}/pid\n: > {d}/waiting\n\
+             while [ ! -e {d}/go ]; do sleep 0.05; done\nexec {} \"$@\"\n",
+            real.stdout.trim(),
+            d = w.display()
+        ),
+    )
+    .expect("write criu wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod criu wrapper");
+    let pidfile = c.scratch("run").join("pid");
+    let mut cmd = c.hull_cmd();
+    cmd.arg("--criu")
+        .arg(&wrapper)
+        .args(["restore", "--bundle", &c.bundle.display().to_string()])
+        .args(["--image-path", &img.display().to_string()])
+        .args(["--pid-file", &pidfile.display().to_string(), &c.id])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn hull restore");
+    let after = Output::collect(OwnedFd::from(child.stdout.take().expect("stdout")));
+    let err = Output::collect(OwnedFd::from(child.stderr.take().expect("stderr")));
+    let _stdin = child.stdin.take();
+    wait_for("criu (the wrapper) to be started", || {
+        w.join("waiting").exists()
+    });
+    // SAFETY: kill(2) on the pid of our own child, not reaped yet.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    std::fs::write(w.join("go"), "").expect("write go");
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait hull restore") {
+            break s;
+        }
+        assert!(t.elapsed() < PATIENCE, "hull restore did not return");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "hull restore ended with {status:?} (killed by the SIGTERM instead of forwarding it?): \
+         {}",
+        err.text()
+    );
+    assert!(
+        after.text().contains("got-TERM"),
+        "the restored program never got the SIGTERM: {:?}",
+        after.text()
+    );
+    let restored: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert!(restored > 0, "no pid file: the restore did not finish");
+    assert!(!process_alive(restored), "restored init {restored} left");
+    let criu: i32 = std::fs::read_to_string(w.join("pid"))
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert!(!process_alive(criu), "criu {criu} left running");
+    assert!(
+        !c.root.join(&c.id).exists(),
+        "restore left the container's state"
+    );
+    assert!(find_cgroups(&c.id).is_empty(), "restore left the cgroup");
+}
+
+/// `--status-fd` is the caller's descriptor itself, whatever it is (engines may pass a pipe
+/// or a socket, which cannot be reopened through /proc/self/fd): one that is not open, or
+/// not open for writing, is refused naming it, before anything is done. Runs everywhere:
+/// the fd is checked before CRIU is looked for.
+#[test]
+fn status_fd_must_be_an_open_writable_fd() {
+    let mut c = Container::new("cr-statusfd");
+    c.args(&["sleep", "100"]);
+    c.create().ok();
+    let img = c.scratch("img").join("none");
+    let i = img.display().to_string();
+    let a = ["checkpoint", "--lazy-pages", "--image-path", &i];
+    let o = c.hull(&[&a[..], &["--status-fd", "99", &c.id]].concat());
+    o.fails().stderr_has("--status-fd 99: bad file descriptor");
+    // runc's default, -1, is "none": the container's state is what is wrong then.
+    let o = c.hull(&[&a[..], &["--status-fd", "-1", &c.id]].concat());
+    o.fails().stderr_has("created state");
+    // A read-only fd: the read end of a pipe, at fd 5 in hull.
+    let (r, _w) = std::io::pipe().expect("pipe");
+    let o = {
+        let mut cmd = c.hull_cmd();
+        cmd.args(a).args(["--status-fd", "5", &c.id]);
+        with_fd_at(&mut cmd, r.into(), 5);
+        run_cmd(cmd, None)
+    };
+    o.fails().stderr_has("--status-fd 5: not open for writing");
+    assert!(
+        !img.exists(),
+        "the refused checkpoint made its image directory"
+    );
+    assert_eq!(status_of(&c, &c.id), "created");
+}
+
+/// `--status-fd` with `--lazy-pages` (runc's lazy migration): CRIU tells the caller's fd,
+/// here a socketpair end, when its page server is up; a lazy-pages daemon then serves the
+/// memory to a `restore --lazy-pages`, which counts on, and the checkpoint completes.
+#[test]
+fn lazy_pages_tell_a_socket_status_fd() {
+    if !criu_usable("lazy_pages_tell_a_socket_status_fd") {
+        return;
+    }
+    let lazy = Command::new("criu")
+        .args(["check", "--feature", "uffd-noncoop"])
+        .output();
+    if !lazy.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("lazy_pages_tell_a_socket_status_fd: SKIPPED (no userfaultfd for CRIU)");
+        return;
+    }
+    let mut c = Container::new("cr-lazy");
+    counter(&mut c, "");
+    let (out, _stdin) = run_detached(&c);
+    out.wait_counts(2);
+    let img = c.scratch("img");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .to_string();
+    let (mut ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    let mut cmd = c.hull_cmd();
+    cmd.args(["checkpoint", "--lazy-pages", "--status-fd", "3"])
+        .args(["--page-server", &format!("127.0.0.1:{port}")])
+        .args(["--image-path", &img.display().to_string(), &c.id])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    with_fd_at(&mut cmd, theirs.into(), 3);
+    let dump = cmd.spawn().expect("spawn hull checkpoint");
+    drop(cmd);
+    // A dump that never tells would serve pages forever: ended (criu first) if this fails.
+    let mut dump = KillTree(dump);
+    let err = Output::collect(OwnedFd::from(dump.0.stderr.take().expect("stderr")));
+    ours.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let mut b = [1u8; 1];
+    let n = ours.read(&mut b).unwrap_or(0);
+    assert_eq!(
+        (n, b[0]),
+        (1, 0),
+        "no ready byte on the status fd: {}",
+        err.text()
+    );
+    let last = *out.counts().last().expect("counted");
+    let mut daemon = Command::new("criu")
+        .args(["lazy-pages", "--page-server", "--address", "127.0.0.1"])
+        .args(["--port", &port, "-D", &img.display().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn criu lazy-pages");
+    let new_id = format!("{}-r", c.id);
+    let after = restore(&c, &img, &["--lazy-pages"], &new_id);
+    continues(&after, last);
+    assert_eq!(spec_tests::wait_child(&mut dump.0), 0, "{}", err.text());
+    let _ = spec_tests::wait_child(&mut daemon);
+    ensure_deleted(&c, &new_id);
+    assert!(find_cgroups(&new_id).is_empty(), "cgroup of {new_id} left");
+}
+
+/// A child killed with its descendants (SIGKILL, deepest first) when dropped unless reaped.
+struct KillTree(std::process::Child);
+
+impl Drop for KillTree {
+    fn drop(&mut self) {
+        fn kill_below(pid: u32) {
+            let kids = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            for k in kids
+                .split_whitespace()
+                .filter_map(|k| k.parse::<u32>().ok())
+            {
+                kill_below(k);
+                // SAFETY: kill(2) with a pid number; at worst it names a process gone.
+                unsafe { libc::kill(k as i32, libc::SIGKILL) };
+            }
+        }
+        if let Ok(None) = self.0.try_wait() {
+            kill_below(self.0.id());
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Has `cmd` start with `fd` at number `at` (inheritable), as an engine passes a status fd.
+fn with_fd_at(cmd: &mut Command, fd: OwnedFd, at: i32) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let raw = fd.as_raw_fd();
+    // SAFETY: dup2(2) is async-signal-safe; `fd` lives in the closure until the command is
+    // dropped, so `raw` stays open for every spawn.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _keep = &fd;
+            // dup2 onto itself would leave FD_CLOEXEC set.
+            let r = match raw == at {
+                true => libc::fcntl(at, libc::F_SETFD, 0),
+                false => libc::dup2(raw, at),
+            };
+            if r < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
 }
 
 /// `--file-locks`: a process holding a flock(2) cannot be dumped without it (CRIU refuses,

@@ -1,7 +1,8 @@
 //! runtime.md "Lifecycle" and "Operations": create, start, state, kill, delete, run, list,
 //! and the errors each operation must give.
 
-use spec_tests::{process_alive, wait_child, Container};
+use serde_json::json;
+use spec_tests::{process_alive, wait_child, wait_for, Container};
 
 #[test]
 fn create_start_kill_delete() {
@@ -96,6 +97,57 @@ fn run_killed_by_signal_is_128_plus() {
     c.wait_status("running");
     c.hull(&["kill", &c.id, "KILL"]).ok();
     assert_eq!(wait_child(&mut child), 137, "{}", c.stdout());
+}
+
+/// A signal sent to a foreground `run` while the container is being made is kept and
+/// forwarded once the program runs (runc installs its handler before the container's process
+/// exists) instead of killing hull midway. A createRuntime hook holds the window open until
+/// the test says go; without a pid namespace the forwarded SIGTERM kills `sleep` (an init of
+/// a pid namespace ignores a signal it has no handler for): 128+15 from hull's own exit.
+/// Hooks start with no signal blocked, also those run after hull blocked what it relays.
+#[test]
+fn run_forwards_a_signal_sent_while_creating() {
+    let mut c = Container::new("runsigcreate");
+    c.args(&["sleep", "1000"]);
+    if let Some(ns) = c.config["linux"]["namespaces"].as_array_mut() {
+        ns.retain(|n| n["type"] != "pid");
+    }
+    let d = c.scratch("hook");
+    let dd = d.display();
+    let hold = format!(": > {dd}/waiting; while [ ! -e {dd}/go ]; do sleep 0.02; done");
+    // Not a shell, which would clear its mask itself: cp copies its own status.
+    let status = format!("{dd}/status");
+    c.config["hooks"] = json!({
+        "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", hold]}],
+        "poststart": [{"path": "/bin/cp", "args": ["cp", "/proc/self/status", status]}],
+    });
+    let mut child = c.spawn_run(&[]);
+    wait_for("the createRuntime hook", || d.join("waiting").exists());
+    // SAFETY: kill(2) on the pid of our own child, not reaped yet.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    std::fs::write(d.join("go"), "").expect("write go");
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait hull run") {
+            break s;
+        }
+        assert!(t.elapsed() < spec_tests::COMMAND_TIMEOUT, "hull run hangs");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let err = std::fs::read_to_string(d.join("../stderr")).unwrap_or_default();
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "hull run ended with {status:?} (killed by the SIGTERM instead of forwarding it?): {err}"
+    );
+    let text = std::fs::read_to_string(d.join("status")).unwrap_or_default();
+    let blocked = text.lines().find(|l| l.starts_with("SigBlk:"));
+    assert_eq!(
+        blocked,
+        Some("SigBlk:\t0000000000000000"),
+        "the poststart hook started with signals blocked"
+    );
+    assert!(!c.root.join(&c.id).exists(), "run left the container");
 }
 
 #[test]

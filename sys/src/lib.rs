@@ -392,6 +392,47 @@ pub fn fd_is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
 }
 
+/// Takes ownership of `fd`, a descriptor the caller of hull handed over by number (runc's
+/// `--status-fd`): EBADF when nothing is open under it. The caller of this function must
+/// make sure the number is not one hull opened itself (its log file), i.e. call it before
+/// hull opens anything else.
+pub fn adopt_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    if fd < 0 || !fd_is_open(fd) {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: open (checked above) and, by this function's contract, inherited from the
+    // process that started hull, not held by any object of hull's: nobody else closes it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The access mode of `fd` (`O_RDONLY`, `O_WRONLY` or `O_RDWR`: F_GETFL & O_ACCMODE).
+pub fn fd_access_mode(fd: RawFd) -> io::Result<i32> {
+    // SAFETY: F_GETFL on an integer fd has no memory effects; EBADF when not open.
+    let f = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) } as libc::c_long)?;
+    Ok(f as i32 & libc::O_ACCMODE)
+}
+
+/// Has `cmd`'s program start with an empty signal mask. execve(2) keeps the mask and std's
+/// spawn does not reset it; a foreground `run`/`exec`/`restore` blocks every signal it
+/// relays (runtime's `tty::relay_signals`), so what hull starts meanwhile (criu, hooks,
+/// newuidmap) would otherwise run, and leave daemons, with every signal blocked.
+pub fn exec_unblocked(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before execve and calls only
+    // sigemptyset(3) and sigprocmask(2), async-signal-safe, on a set on its own stack; it
+    // allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            if libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+}
+
 /// prctl(2) with integer arguments only.
 pub fn prctl(option: i32, arg2: u64) -> io::Result<()> {
     // SAFETY: every option hull uses takes integer arguments, no pointers.

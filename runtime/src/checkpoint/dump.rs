@@ -3,16 +3,25 @@
 //! (CRIU killed its processes; hull deletes it as `delete --force` would, poststop hooks
 //! included, as runc destroys it).
 
+use std::os::fd::OwnedFd;
+
 use super::rpc::{self, opt, Msg};
-use super::{base_opts, drive, externals, pass_fd, Dirs, DESCRIPTORS};
+use super::{base_opts, drive, externals, Dirs, DESCRIPTORS};
 use crate::container::{delete, open_container};
 use crate::error::{Context, Error, Result};
 use crate::options::{CheckpointOptions, RuntimeOptions};
 use crate::state::{self, Status};
+use crate::sys;
 
 /// `hull checkpoint`.
 pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     state::validate_id(&o.id)?;
+    // First, before hull opens anything that could take a number the caller left free.
+    let status_fd = o
+        .status_fd
+        .filter(|_| o.criu.lazy_pages)
+        .map(status_fd)
+        .transpose()?;
     let criu = super::find_criu(&o.criu)?;
     let (dir, st, status) = open_container(g, &o.id)?;
     match status {
@@ -65,19 +74,6 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     if o.pre_dump {
         req.flag(opt::TRACK_MEM, true);
     }
-    // The status fd is the caller's, inherited by criu under the same number.
-    let status_fd = match o.status_fd.filter(|_| o.criu.lazy_pages) {
-        Some(fd) => {
-            let f = std::fs::File::options()
-                .write(true)
-                .open(format!("/proc/self/fd/{fd}"))
-                .ctx(|| format!("--status-fd {fd}"))?;
-            let n = pass_fd(&f)?;
-            req.int32(opt::STATUS_FD, n);
-            Some(f)
-        }
-        None => None,
-    };
     for (kind, key, path) in super::external_namespaces(&spec) {
         let ino = std::fs::metadata(&path)
             .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
@@ -100,16 +96,28 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
     let s = rpc::Session::start(&criu)?;
     let what = if o.pre_dump { "pre-dump" } else { "dump" };
     let logp = dirs.work.join(log);
+    // CRIU (>= 3.15) says "status-ready" once its lazy-pages server listens; hull tells the
+    // caller with one \0 byte and closes the fd, as runc does. (CRIU's own status_fd option
+    // would reopen it through /proc/<hull>/fd, which a socket cannot be.)
+    let mut status_fd = status_fd;
     drive(
         &s,
         &rpc::request(typ, Some(&req)),
         what,
         &logp,
-        |_, _, _| Ok(()),
+        |script, _, _| {
+            if script == "status-ready" {
+                if let Some(fd) = status_fd.take() {
+                    if let Err(e) = nix::unistd::write(&fd, &[0]) {
+                        crate::logging::warn(&format!("--status-fd: write: {e}"));
+                    }
+                }
+            }
+            Ok(())
+        },
     )?;
     // A pre-dump's criu waits for more requests; closing the connection ends it.
     let ok = s.finish()?;
-    drop(status_fd);
     // CRIU answered the dump with success, so without --leave-running it has killed the
     // tree: the container is deleted even if criu's exit status is bad, or its state dir
     // and cgroup would outlive it.
@@ -125,6 +133,23 @@ pub fn checkpoint(g: &RuntimeOptions, o: &CheckpointOptions) -> Result<i32> {
         ));
     }
     Ok(0)
+}
+
+/// `--status-fd N`: the caller's fd itself, owned from here on (never a reopening of
+/// `/proc/self/fd/N`, which fails for the socket or pipe an engine passes), checked to be
+/// open and writable. Called before hull opens anything, so N cannot be one of hull's own
+/// (its log file, opened earlier, is refused).
+fn status_fd(fd: i32) -> Result<OwnedFd> {
+    let bad = |why: &str| Error::container(format!("--status-fd {fd}: {why}"));
+    if crate::logging::file_fd() == Some(fd) {
+        return Err(bad("bad file descriptor"));
+    }
+    let f = sys::adopt_inherited_fd(fd).map_err(|_| bad("bad file descriptor"))?;
+    match sys::fd_access_mode(fd) {
+        Ok(m) if m == libc::O_WRONLY || m == libc::O_RDWR => Ok(f),
+        Ok(_) => Err(bad("not open for writing")),
+        Err(e) => Err(bad(&e.to_string())),
+    }
 }
 
 /// Writes [`DESCRIPTORS`]: what the init's fds 0-2 are (`pipe:[N]`, a path).

@@ -13,8 +13,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
-use nix::sys::signal::Signal;
-
 use super::rpc::{self, opt};
 use super::{base_opts, drive, externals, pass_fd, Dirs, DESCRIPTORS};
 use crate::container::delete;
@@ -53,20 +51,15 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
         .as_ref()
         .and_then(|p| p.terminal())
         .unwrap_or(false);
-    if terminal && c.console_socket.is_none() && o.detach {
-        return Err(Error::config(
-            "process.terminal",
-            "cannot allocate tty if hull will detach without setting console socket",
-        ));
-    }
+    crate::container::check_detached_tty(o.detach, c.console_socket.as_deref(), || terminal)?;
     let console = c
         .console_socket
         .as_deref()
         .map(|p| UnixStream::connect(p).ctx(|| format!("connect console socket {}", p.display())))
         .transpose()?;
-    if !o.no_subreaper {
-        sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).ctx(|| "prctl(PR_SET_CHILD_SUBREAPER)")?;
-    }
+    // As `run` does before it makes the container: a signal sent while CRIU restores is
+    // kept and forwarded once the tree runs, instead of killing hull mid-restore.
+    let sfd = crate::tty::relay_signals(!o.no_subreaper, !o.detach)?;
 
     let mut guard = CreateGuard {
         dir: None,
@@ -204,16 +197,7 @@ pub fn restore(g: &RuntimeOptions, o: &RestoreOptions) -> Result<i32> {
     guard.pid = None;
     guard.cgroup = None;
     guard.dir = None;
-    if o.detach {
-        return Ok(0);
-    }
-    let mut mask = nix::sys::signal::SigSet::all();
-    mask.remove(Signal::SIGKILL);
-    mask.remove(Signal::SIGSTOP);
-    mask.thread_block().ctx(|| "block signals")?;
-    let sfd =
-        nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
-            .ctx(|| "signalfd")?;
+    let Some(sfd) = sfd else { return Ok(0) };
     let code = crate::tty::supervise(restored, master, &sfd)?;
     delete(g, &c.id, true)?;
     Ok(code)

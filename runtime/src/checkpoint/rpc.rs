@@ -105,7 +105,6 @@ pub mod opt {
     pub const FREEZE_CGROUP: u32 = 44;
     pub const TCP_SKIP_IN_FLIGHT: u32 = 46;
     pub const LAZY_PAGES: u32 = 48;
-    pub const STATUS_FD: u32 = 49;
     pub const ORPHAN_PTS_MASTER: u32 = 50;
     pub const CONFIG_FILE: u32 = 51;
     pub const LSM_PROFILE: u32 = 53;
@@ -257,9 +256,12 @@ impl Session {
         )
         .ctx(|| "socketpair for criu swrk")?;
         inheritable(server.as_fd())?;
-        let child = Command::new(criu)
-            .arg("swrk")
-            .arg(server.as_raw_fd().to_string())
+        let mut cmd = Command::new(criu);
+        cmd.arg("swrk").arg(server.as_raw_fd().to_string());
+        // A foreground restore has blocked every signal it relays; criu must not inherit
+        // that (its SIGCHLD handling and the restored tasks' own masks are its business).
+        crate::sys::exec_unblocked(&mut cmd);
+        let child = cmd
             .spawn()
             .ctx(|| format!("start {} swrk", criu.display()))?;
         // Ours closed: if criu dies, our reads see EOF instead of hanging.
